@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint format unit bdd integration e2e clean
+
+$(STAMP): pyproject.toml
+	@echo "==> installing the service and its tools into $(VENV) (first run takes a minute)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve the HTTP API on the embedded default (SQLite, file outbox, bundled templates).
+run: $(STAMP)
+	$(BIN)/otp serve
+
+## Lint, types, import contracts, then every test tier.
+test: lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit tests/bdd
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache *.egg-info

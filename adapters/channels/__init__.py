@@ -1,0 +1,1 @@
+"""Notification channels: outbox files, and in-memory recorders for tests."""

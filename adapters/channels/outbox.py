@@ -1,0 +1,69 @@
+"""The embedded default's channels: each MAIL or SMS becomes one file in an outbox folder."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from adapters.channels.mime import Sender, build_mail, format_datetime
+from domain.notification import DeliveryResult, Notification
+
+
+def _write_atomically(folder: Path, name: str, data: bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / name
+    partial = folder / f".{name}.part"
+    with partial.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    # A reader of the outbox never sees half a message.
+    partial.replace(final)
+    return final
+
+
+def _file_name(notification: Notification, suffix: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{stamp}-{notification.reference}-{uuid.uuid4().hex[:6]}{suffix}"
+
+
+class OutboxMailChannel:
+    """Writes each mail as an ``.eml`` file any mail client opens."""
+
+    def __init__(self, folder: Path, sender: Sender) -> None:
+        self._folder = folder
+        self._sender = sender
+
+    async def send(self, notification: Notification) -> DeliveryResult:
+        mail = build_mail(
+            notification, self._sender, sent_at_header=format_datetime(datetime.now(UTC))
+        )
+        name = _file_name(notification, ".eml")
+        try:
+            await asyncio.to_thread(_write_atomically, self._folder, name, mail.as_bytes())
+        except OSError as exc:
+            return DeliveryResult(delivered=False, provider="outbox", reason=exc.strerror)
+        return DeliveryResult(delivered=True, provider="outbox", provider_message_id=name)
+
+
+class OutboxSmsChannel:
+    """Writes each SMS as a small ``.sms`` text file: the number, then the text."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+
+    async def send(self, notification: Notification) -> DeliveryResult:
+        body = (
+            f"To: {notification.recipient.address}\n"
+            f"Template: {notification.template_name} ({notification.language})\n"
+            f"\n{notification.message.text}\n"
+        )
+        name = _file_name(notification, ".sms")
+        try:
+            await asyncio.to_thread(_write_atomically, self._folder, name, body.encode())
+        except OSError as exc:
+            return DeliveryResult(delivered=False, provider="outbox", reason=exc.strerror)
+        return DeliveryResult(delivered=True, provider="outbox", provider_message_id=name)

@@ -1,0 +1,1 @@
+"""OTP repositories: SQLite for the embedded default, in-memory for tests."""

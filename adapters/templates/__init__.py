@@ -1,0 +1,1 @@
+"""Template stores and the Jinja2 renderer."""

@@ -1,0 +1,69 @@
+"""Templates read from a folder a product owner edits by hand (see docs/templates.md)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from adapters.templates.toml_format import META_FILE, build_template, loads
+from domain.errors import InternalError
+from domain.template import NotificationTemplate
+
+log = structlog.get_logger(__name__)
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class FileTemplateStore:
+    """Reads ``<root>/<name>/template.toml`` and ``<root>/<name>/<language>.toml``.
+
+    Parsed files are cached by modification time, so edits show up without a restart.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._cache: dict[Path, tuple[int, dict[str, Any]]] = {}
+
+    async def find(self, name: str, language: str) -> NotificationTemplate | None:
+        # Names come from requests: only plain names may become paths.
+        if not (_SAFE_NAME.match(name) and _SAFE_NAME.match(language)):
+            return None
+        folder = self._root / name
+        meta = self._read(folder / META_FILE)
+        content = self._read(folder / f"{language}.toml")
+        if meta is None or content is None:
+            return None
+        try:
+            return build_template(name, language, meta, content)
+        except (ValueError, TypeError) as exc:
+            raise InternalError(f"Template {name!r} ({language}) is malformed: {exc}.") from None
+
+    async def names(self) -> list[str]:
+        if not self._root.is_dir():
+            return []
+        return sorted(p.parent.name for p in self._root.glob(f"*/{META_FILE}"))
+
+    async def languages(self, name: str) -> list[str]:
+        if not _SAFE_NAME.match(name):
+            return []
+        folder = self._root / name
+        return sorted(p.stem for p in folder.glob("*.toml") if p.name != META_FILE)
+
+    def _read(self, path: Path) -> dict[str, Any] | None:
+        try:
+            mtime = path.stat().st_mtime_ns
+        except OSError:
+            return None
+        cached = self._cache.get(path)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+        try:
+            data = loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.error("template.unreadable", path=str(path), error=str(exc))
+            raise InternalError(f"Template file {path.name!r} cannot be read.") from None
+        self._cache[path] = (mtime, data)
+        return data

@@ -1,0 +1,89 @@
+"""The ports: what the use cases need from the outside world, as protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from domain.channel import Channel
+from domain.ledger import OtpLedger
+from domain.notification import DeliveryResult, Notification
+from domain.otp import CodeHash
+from domain.recipient import Recipient
+from domain.template import NotificationTemplate, RenderedMessage
+
+
+class StaleLedger(Exception):
+    """Raised by ``OtpRepository.save`` when another writer saved the ledger first."""
+
+
+@runtime_checkable
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware UTC."""
+        ...
+
+
+@runtime_checkable
+class CodeGenerator(Protocol):
+    def generate(self, length: int) -> str:
+        """A uniformly random string of ``length`` decimal digits."""
+        ...
+
+
+@runtime_checkable
+class CodeHasher(Protocol):
+    def hash(
+        self, code: str, *, client_id: str, channel: Channel, key_id: str | None = None
+    ) -> CodeHash:
+        """Keyed hash bound to the client and channel; ``key_id`` None means the active key."""
+        ...
+
+
+@runtime_checkable
+class RecipientValidator(Protocol):
+    def check(self, channel: Channel, address: str) -> Recipient:
+        """A normalised recipient, or ``InvalidRecipient``."""
+        ...
+
+
+@runtime_checkable
+class OtpRepository(Protocol):
+    async def get(self, client_id: str, channel: Channel) -> OtpLedger | None: ...
+
+    async def save(self, ledger: OtpLedger) -> None:
+        """Stores the ledger if nobody saved it since it was read, bumping its version;
+        otherwise raises ``StaleLedger``."""
+        ...
+
+    async def purge(self, now: datetime) -> int:
+        """Deletes the ledgers retained until before ``now``; returns how many went."""
+        ...
+
+    async def ping(self) -> None:
+        """Returns when the store answers; raises ``DependencyUnavailable`` otherwise."""
+        ...
+
+
+@runtime_checkable
+class TemplateStore(Protocol):
+    async def find(self, name: str, language: str) -> NotificationTemplate | None: ...
+
+    async def names(self) -> list[str]: ...
+
+    async def languages(self, name: str) -> list[str]: ...
+
+
+@runtime_checkable
+class TemplateRenderer(Protocol):
+    def render(
+        self, template: NotificationTemplate, parameters: Mapping[str, object]
+    ) -> RenderedMessage:
+        """Fills the template; raises ``TemplateParameterMissing`` for an undefined name."""
+        ...
+
+
+@runtime_checkable
+class NotificationChannel(Protocol):
+    async def send(self, notification: Notification) -> DeliveryResult: ...

@@ -1,0 +1,167 @@
+"""Generate a code for a client, store its hash and send it through a notification template."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping
+
+import attrs
+import structlog
+
+from application.ports import (
+    Clock,
+    CodeGenerator,
+    CodeHasher,
+    NotificationChannel,
+    OtpRepository,
+    RecipientValidator,
+    StaleLedger,
+    TemplateRenderer,
+    TemplateStore,
+)
+from application.templates import find_template
+from domain.channel import Channel
+from domain.errors import DeliveryFailed, InvalidRequest, UnsupportedChannel
+from domain.ledger import OtpLedger
+from domain.notification import DeliveryResult, Notification, OtpRequest
+from domain.otp import OneTimePassword
+from domain.policy import OtpPolicy
+from domain.template import OTP_PARAMETER, VALIDITY_PARAMETER
+
+log = structlog.get_logger(__name__)
+
+# A save that keeps meeting a newer ledger means heavy contention on one client; give up cleanly.
+SAVE_TRIES = 5
+
+
+@attrs.frozen(kw_only=True)
+class GenerateOtpCommand:
+    template_name: str
+    channel: str
+    recipient: str
+    client_id: str
+    language: str | None = None
+    parameters: Mapping[str, object] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class GenerateOtpResult:
+    client_id: str
+    channel: Channel
+    delivery: DeliveryResult
+
+
+class GenerateOtp:
+    def __init__(
+        self,
+        *,
+        repository: OtpRepository,
+        templates: TemplateStore,
+        renderer: TemplateRenderer,
+        channels: Mapping[Channel, NotificationChannel],
+        recipients: RecipientValidator,
+        codes: CodeGenerator,
+        hasher: CodeHasher,
+        clock: Clock,
+        policy: OtpPolicy,
+        default_language: str = "en",
+    ) -> None:
+        self._repository = repository
+        self._templates = templates
+        self._renderer = renderer
+        self._channels = channels
+        self._recipients = recipients
+        self._codes = codes
+        self._hasher = hasher
+        self._clock = clock
+        self._policy = policy
+        self._default_language = default_language
+
+    async def execute(self, command: GenerateOtpCommand) -> GenerateOtpResult:
+        request = self._check(command)
+        channel_adapter = self._channels.get(request.channel)
+        if channel_adapter is None:
+            raise UnsupportedChannel(f"Channel {request.channel.value} is not configured.")
+        template = await find_template(
+            self._templates,
+            request.template_name,
+            request.channel,
+            request.language,
+            self._default_language,
+        )
+        code = self._codes.generate(self._policy.length)
+        parameters = {
+            **request.parameters,
+            OTP_PARAMETER: code,
+            VALIDITY_PARAMETER: math.ceil(self._policy.ttl.total_seconds() / 60),
+        }
+        template.check_parameters(parameters)
+        message = self._renderer.render(template, parameters)
+        otp = await self._store_new_code(request, code)
+        notification = Notification(
+            reference=otp.id,
+            recipient=request.recipient,
+            template_name=template.name,
+            language=template.language,
+            message=message,
+        )
+        delivery = await channel_adapter.send(notification)
+        log.info(
+            "otp.generated",
+            otp_id=otp.id,
+            client_id=request.client_id,
+            channel=request.channel.value,
+            template=template.name,
+            language=template.language,
+            delivered=delivery.delivered,
+            provider=delivery.provider,
+        )
+        if not delivery.delivered:
+            raise DeliveryFailed(
+                f"The code could not be delivered: {delivery.reason or 'unknown'}."
+            )
+        return GenerateOtpResult(
+            client_id=request.client_id, channel=request.channel, delivery=delivery
+        )
+
+    def _check(self, command: GenerateOtpCommand) -> OtpRequest:
+        if OTP_PARAMETER in command.parameters:
+            raise InvalidRequest(f"{OTP_PARAMETER!r} is set by the service, never by the caller.")
+        if not command.client_id.strip():
+            raise InvalidRequest("'clientId' must not be empty.")
+        if not command.template_name.strip():
+            raise InvalidRequest("'templateName' must not be empty.")
+        channel = Channel.parse(command.channel)
+        return OtpRequest(
+            template_name=command.template_name,
+            recipient=self._recipients.check(channel, command.recipient),
+            client_id=command.client_id,
+            language=(command.language or self._default_language).lower(),
+            parameters=dict(command.parameters),
+        )
+
+    async def _store_new_code(self, request: OtpRequest, code: str) -> OneTimePassword:
+        for _ in range(SAVE_TRIES):
+            now = self._clock.now()
+            ledger = await self._repository.get(request.client_id, request.channel)
+            if ledger is None:
+                ledger = OtpLedger(client_id=request.client_id, channel=request.channel)
+            otp = OneTimePassword(
+                id=uuid.uuid4().hex,
+                client_id=request.client_id,
+                channel=request.channel,
+                code_hash=self._hasher.hash(
+                    code, client_id=request.client_id, channel=request.channel
+                ),
+                issued_at=now,
+                expires_at=now + self._policy.ttl,
+                attempts_left=self._policy.max_attempts,
+            )
+            ledger.issue(otp, self._policy, now)
+            try:
+                await self._repository.save(ledger)
+            except StaleLedger:
+                continue
+            return otp
+        raise InvalidRequest("Too many simultaneous requests for this client; try again.")

@@ -1,0 +1,1 @@
+"""The OTP domain: codes, their rules and the messages that carry them; no I/O, clock or dice."""

@@ -1,0 +1,76 @@
+"""One hierarchy of domain errors, each with the stable code of CONTRACT §4."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class OtpError(Exception):
+    """An error a caller can act on; ``message`` never holds a secret."""
+
+    code: ClassVar[str] = "INTERNAL_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(OtpError):
+    code = "INVALID_REQUEST"
+
+
+class UnsupportedChannel(OtpError):
+    code = "UNSUPPORTED_CHANNEL"
+
+
+class InvalidRecipient(OtpError):
+    code = "INVALID_RECIPIENT"
+
+
+class TemplateNotFound(OtpError):
+    code = "TEMPLATE_NOT_FOUND"
+
+
+class TemplateParameterMissing(OtpError):
+    code = "TEMPLATE_PARAMETER_MISSING"
+
+    def __init__(self, keys: list[str]) -> None:
+        names = ", ".join(repr(k) for k in keys)
+        super().__init__(f"The template needs the parameter(s) {names}; add them to 'data'.")
+        self.keys = keys
+
+
+class RateLimited(OtpError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class DeliveryFailed(OtpError):
+    code = "DELIVERY_FAILED"
+
+
+class OtpNotFound(OtpError):
+    code = "OTP_NOT_FOUND"
+
+
+class OtpExpired(OtpError):
+    code = "OTP_EXPIRED"
+
+
+class OtpMismatch(OtpError):
+    code = "OTP_MISMATCH"
+
+
+class OtpAttemptsExceeded(OtpError):
+    code = "OTP_ATTEMPTS_EXCEEDED"
+
+
+class InternalError(OtpError):
+    code = "INTERNAL_ERROR"
+
+
+class DependencyUnavailable(InternalError):
+    """A store or provider the service needs is down; callers may retry later."""

@@ -1,0 +1,224 @@
+"""The ``otp`` command: serve, generate, validate and look after templates."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from typing import Any
+
+import click
+import uvicorn
+
+from domain.errors import OtpError
+from domain.template import OTP_PARAMETER, VALIDITY_PARAMETER
+from entrypoints import dispatch
+from entrypoints.container import Container, resolve
+from entrypoints.http.app import create_app
+from entrypoints.logging import configure_logging
+from entrypoints.runtime import running_container, running_services
+from entrypoints.settings import Settings, SettingsError
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as exc:
+        raise click.UsageError(f"configuration: {exc}") from None
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    return settings
+
+
+def _data(raw: str | None) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    try:
+        return dispatch.parse_object(raw.encode())
+    except OtpError as exc:
+        raise click.BadParameter(exc.message, param_hint="--data") from None
+
+
+def _print(reply: dict[str, Any]) -> None:
+    click.echo(json.dumps(reply, ensure_ascii=False))
+
+
+@click.group()
+@click.version_option(package_name="otp-service")
+def main() -> None:
+    """One-time passwords: generate, deliver and validate (see README.md)."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Overrides HTTP_HOST.")
+@click.option("--port", type=int, default=None, help="Overrides HTTP_PORT.")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the HTTP API until SIGTERM or Ctrl-C."""
+    settings = _settings()
+    app = create_app(
+        lambda: running_services(settings), max_body_bytes=settings.http_max_body_bytes
+    )
+    config = uvicorn.Config(
+        app,
+        host=host or settings.http_host,
+        port=port or settings.http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+    # uvicorn handles SIGTERM and SIGINT: it stops accepting, drains requests, runs shutdown.
+    uvicorn.Server(config).run()
+
+
+@main.command()
+@click.option("--template", "-t", "template_name", required=True, help="Template name.")
+@click.option("--channel", "-c", required=True, help="SMS or MAIL.")
+@click.option("--recipient", "-r", required=True, help="E.164 phone or e-mail address.")
+@click.option("--client-id", required=True, help="The business id the code is bound to.")
+@click.option("--language", "-l", default=None, help="Template language.")
+@click.option("--data", "-d", default=None, help="Template parameters as a JSON object.")
+def generate(
+    template_name: str,
+    channel: str,
+    recipient: str,
+    client_id: str,
+    language: str | None,
+    data: str | None,
+) -> None:
+    """Generate a code, send it and print the reply JSON (exit 1 when not sent)."""
+    settings = _settings()
+    body: dict[str, Any] = {
+        "templateName": template_name,
+        "channel": channel,
+        "recipient": recipient,
+        "clientId": client_id,
+        "data": _data(data),
+    }
+    if language:
+        body["language"] = language
+
+    async def run() -> dispatch.Outcome:
+        async with running_services(settings) as services:
+            return await dispatch.generate(services.generate, body)
+
+    outcome = asyncio.run(run())
+    _print(outcome.reply)
+    sys.exit(0 if outcome.error is None else 1)
+
+
+@main.command()
+@click.option("--client-id", required=True)
+@click.option("--channel", "-c", required=True, help="SMS or MAIL.")
+@click.option("--otp", required=True, help="The code the person typed.")
+def validate(client_id: str, channel: str, otp: str) -> None:
+    """Validate a code and print the reply JSON (exit 1 when not valid)."""
+    settings = _settings()
+    body = {"clientId": client_id, "channel": channel, "otp": otp}
+
+    async def run() -> dispatch.Outcome:
+        async with running_services(settings) as services:
+            return await dispatch.validate(services.validate, body)
+
+    outcome = asyncio.run(run())
+    _print(outcome.reply)
+    sys.exit(0 if outcome.error is None else 1)
+
+
+@main.group()
+def templates() -> None:
+    """List, show and render notification templates."""
+
+
+def _with_container(action: Any) -> Any:
+    settings = _settings()
+
+    async def run() -> Any:
+        async with running_container(settings) as container:
+            return await action(container, settings)
+
+    try:
+        return asyncio.run(run())
+    except OtpError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+
+
+@templates.command("list")
+def list_templates() -> None:
+    """Names, channels and languages of every template."""
+
+    async def action(container: Container, settings: Settings) -> list[str]:
+        store = await resolve(container.adapters.templates)
+        lines = []
+        for name in await store.names():
+            languages = await store.languages(name)
+            template = await store.find(name, settings.default_language) or (
+                await store.find(name, languages[0]) if languages else None
+            )
+            channel = template.channel.value if template else "?"
+            lines.append(f"{name}\t{channel}\t{','.join(languages)}")
+        return lines
+
+    for line in _with_container(action):
+        click.echo(line)
+
+
+@templates.command()
+@click.argument("name")
+@click.option("--language", "-l", default=None)
+def show(name: str, language: str | None) -> None:
+    """Print a template's parameters and texts."""
+
+    async def action(container: Container, settings: Settings) -> dict[str, Any]:
+        from application.templates import find_template
+
+        store = await resolve(container.adapters.templates)
+        lang = (language or settings.default_language).lower()
+        template = await find_template(store, name, None, lang, settings.default_language)
+        return {
+            "name": template.name,
+            "channel": template.channel.value,
+            "language": template.language,
+            "parameters": {
+                p.name: {"mandatory": p.mandatory, "description": p.description}
+                for p in template.parameters
+            },
+            "subject": template.subject,
+            "text": template.text,
+            "html": template.html,
+        }
+
+    click.echo(json.dumps(_with_container(action), ensure_ascii=False, indent=2))
+
+
+@templates.command()
+@click.argument("name")
+@click.option("--language", "-l", default=None)
+@click.option("--data", "-d", default=None, help="Parameters as a JSON object.")
+def render(name: str, language: str | None, data: str | None) -> None:
+    """Show what a person would receive, with a sample code in place of the real one."""
+    parameters = _data(data)
+
+    async def action(container: Container, settings: Settings) -> str:
+        from application.templates import find_template
+
+        store = await resolve(container.adapters.templates)
+        renderer = await resolve(container.adapters.renderer)
+        lang = (language or settings.default_language).lower()
+        template = await find_template(store, name, None, lang, settings.default_language)
+        sample = "0123456789"[: settings.policy.length]
+        values = {
+            **parameters,
+            OTP_PARAMETER: sample,
+            VALIDITY_PARAMETER: int(settings.policy.ttl.total_seconds() // 60),
+        }
+        template.check_parameters(values)
+        message = renderer.render(template, values)
+        parts = [f"Channel: {template.channel.value}   Language: {template.language}"]
+        if message.subject is not None:
+            parts.append(f"Subject: {message.subject}")
+        parts += ["", message.text.strip()]
+        if message.html is not None:
+            parts += ["", "--- HTML ---", message.html.strip()]
+        return "\n".join(parts)
+
+    click.echo(_with_container(action))

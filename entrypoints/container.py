@@ -1,0 +1,120 @@
+"""The composition root: the only module that names concrete adapters."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+import structlog
+from dependency_injector import containers, providers
+
+from adapters.channels.mime import Sender
+from adapters.channels.outbox import OutboxMailChannel, OutboxSmsChannel
+from adapters.clock import SystemClock
+from adapters.codes import HmacCodeHasher, SecretsCodeGenerator
+from adapters.hash_key import load_or_create_key
+from adapters.recipients import LibraryRecipientValidator
+from adapters.repositories.sqlite import SqliteOtpRepository, open_sqlite
+from adapters.templates.file_store import FileTemplateStore
+from adapters.templates.jinja_renderer import JinjaTemplateRenderer
+from application.use_cases.generate_otp import GenerateOtp
+from application.use_cases.validate_otp import ValidateOtp
+from domain.channel import Channel
+from entrypoints.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+
+def build_hasher(settings: Settings) -> HmacCodeHasher:
+    if settings.hash_key is not None:
+        key = settings.hash_key.encode()
+    else:
+        key = load_or_create_key(settings.hash_key_file)
+        log.warning(
+            "hash_key.generated_locally",
+            detail="OTP_HASH_KEY is not set; using a random key kept in a local file. "
+            "Set OTP_HASH_KEY in any shared or production deployment.",
+            key_file=str(settings.hash_key_file),
+        )
+    return HmacCodeHasher(key, tuple(k.encode() for k in settings.hash_previous_keys))
+
+
+async def sqlite_connection(path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    connection = await open_sqlite(path)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+class Gateways(containers.DeclarativeContainer):
+    """Clients of outside systems, opened and closed as resources."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    sqlite = providers.Resource(sqlite_connection, settings.provided.sqlite_path)
+
+
+class Adapters(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    gateways = providers.DependenciesContainer()
+
+    clock = providers.Singleton(SystemClock)
+    codes = providers.Singleton(SecretsCodeGenerator)
+    hasher = providers.Singleton(build_hasher, settings)
+    recipients = providers.Singleton(
+        LibraryRecipientValidator, default_region=settings.provided.sms_default_region
+    )
+    repository = providers.Singleton(SqliteOtpRepository, gateways.sqlite)
+    templates = providers.Singleton(FileTemplateStore, settings.provided.templates_dir)
+    renderer = providers.Singleton(JinjaTemplateRenderer)
+    sender = providers.Singleton(
+        Sender, settings.provided.mail_from_address, settings.provided.mail_from_name
+    )
+    mail_channel = providers.Singleton(OutboxMailChannel, settings.provided.outbox_dir, sender)
+    sms_channel = providers.Singleton(OutboxSmsChannel, settings.provided.outbox_dir)
+    channels = providers.Dict({Channel.MAIL: mail_channel, Channel.SMS: sms_channel})
+
+
+class UseCases(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    adapters = providers.DependenciesContainer()
+
+    generate_otp = providers.Singleton(
+        GenerateOtp,
+        repository=adapters.repository,
+        templates=adapters.templates,
+        renderer=adapters.renderer,
+        channels=adapters.channels,
+        recipients=adapters.recipients,
+        codes=adapters.codes,
+        hasher=adapters.hasher,
+        clock=adapters.clock,
+        policy=settings.provided.policy,
+        default_language=settings.provided.default_language,
+    )
+    validate_otp = providers.Singleton(
+        ValidateOtp,
+        repository=adapters.repository,
+        hasher=adapters.hasher,
+        clock=adapters.clock,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    gateways = providers.Container(Gateways, settings=settings)
+    adapters = providers.Container(Adapters, settings=settings, gateways=gateways)
+    use_cases = providers.Container(UseCases, settings=settings, adapters=adapters)
+
+
+async def resolve(provider: Any) -> Any:
+    """Calls a provider, awaiting it when an async resource sits among its dependencies."""
+    value = provider()
+    if inspect.isawaitable(value):
+        value = await value
+    return value

@@ -1,0 +1,151 @@
+"""What every entrypoint does with a request body: parse, run the use case, build the reply."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import structlog
+
+from application.use_cases.generate_otp import GenerateOtp, GenerateOtpCommand
+from application.use_cases.validate_otp import ValidateOtp, ValidateOtpCommand
+from domain.errors import InternalError, InvalidRequest, OtpError
+
+log = structlog.get_logger(__name__)
+
+# Keys of a generate request that are not template parameters.
+GENERATE_FIELDS = frozenset(
+    {"templateName", "channel", "recipient", "clientId", "language", "processInstanceId"}
+)
+PARAMETER_SOURCES = ("contentParams", "data")
+
+
+@attrs.frozen
+class Outcome:
+    reply: dict[str, Any]
+    error: OtpError | None
+
+
+def parse_object(raw: bytes) -> dict[str, Any]:
+    """Decodes a UTF-8 JSON object or raises ``InvalidRequest`` saying what is wrong."""
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidRequest("The body is not UTF-8 text.") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(f"The body is not valid JSON ({exc.msg}, at {exc.pos}).") from None
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"The body must be a JSON object, not {type(value).__name__}.")
+    return value
+
+
+def _text(body: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise InvalidRequest(f"{key!r} is required.")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidRequest(f"{key!r} must be a string.")
+    return str(value)
+
+
+def _required(body: Mapping[str, Any], key: str) -> str:
+    value = _text(body, key)
+    assert value is not None
+    return value
+
+
+def generate_command(body: Mapping[str, Any]) -> GenerateOtpCommand:
+    parameters: dict[str, Any] = {
+        k: v for k, v in body.items() if k not in GENERATE_FIELDS and k not in PARAMETER_SOURCES
+    }
+    for source in PARAMETER_SOURCES:
+        extra = body.get(source)
+        if extra is None:
+            continue
+        if not isinstance(extra, dict):
+            raise InvalidRequest(f"{source!r} must be a JSON object.")
+        parameters.update(extra)
+    return GenerateOtpCommand(
+        template_name=_required(body, "templateName"),
+        channel=_required(body, "channel"),
+        recipient=_required(body, "recipient"),
+        client_id=_required(body, "clientId"),
+        language=_text(body, "language", required=False),
+        parameters=parameters,
+    )
+
+
+def validate_command(body: Mapping[str, Any]) -> ValidateOtpCommand:
+    return ValidateOtpCommand(
+        client_id=_required(body, "clientId"),
+        channel=_required(body, "channel"),
+        otp=_required(body, "otp"),
+    )
+
+
+def _reply(
+    body: Mapping[str, Any], process_instance_id: object, error: OtpError | None
+) -> dict[str, Any]:
+    channel = body.get("channel")
+    return {
+        "processInstanceId": process_instance_id
+        if process_instance_id is not None
+        else body.get("processInstanceId"),
+        "clientId": body.get("clientId"),
+        "channel": channel.upper() if isinstance(channel, str) else channel,
+        "error": error.message if error else None,
+        "errorCode": error.code if error else None,
+    }
+
+
+async def _guarded(action: Any) -> OtpError | None:
+    try:
+        await action
+    except OtpError as exc:
+        return exc
+    except Exception:  # noqa: BLE001 - one bad request must never stop the service
+        log.exception("request.failed")
+        return InternalError("The service failed to handle the request; try again later.")
+    return None
+
+
+async def _run_generate(use_case: GenerateOtp, body: Mapping[str, Any]) -> None:
+    await use_case.execute(generate_command(body))
+
+
+async def _run_validate(use_case: ValidateOtp, body: Mapping[str, Any]) -> None:
+    await use_case.execute(validate_command(body))
+
+
+async def generate(
+    use_case: GenerateOtp, body: Mapping[str, Any], process_instance_id: object = None
+) -> Outcome:
+    error = await _guarded(_run_generate(use_case, body))
+    reply = _reply(body, process_instance_id, error)
+    reply["otpSent"] = error is None
+    return Outcome(reply=_ordered(reply, "otpSent"), error=error)
+
+
+async def validate(
+    use_case: ValidateOtp, body: Mapping[str, Any], process_instance_id: object = None
+) -> Outcome:
+    error = await _guarded(_run_validate(use_case, body))
+    reply = _reply(body, process_instance_id, error)
+    reply["otpValid"] = error is None
+    return Outcome(reply=_ordered(reply, "otpValid"), error=error)
+
+
+def _ordered(reply: dict[str, Any], flag: str) -> dict[str, Any]:
+    order = ("processInstanceId", "clientId", "channel", flag, "error", "errorCode")
+    return {key: reply[key] for key in order}
+
+
+def invalid(body: Mapping[str, Any] | None, error: OtpError, flag: str) -> dict[str, Any]:
+    """The reply to a body that could not even be parsed as a JSON object."""
+    reply = _reply(body or {}, None, error)
+    reply[flag] = False
+    return _ordered(reply, flag)

@@ -1,0 +1,1 @@
+"""The HTTP entrypoint (CONTRACT §3)."""

@@ -1,0 +1,140 @@
+"""The HTTP API: the same use cases and JSON bodies as the Kafka entrypoint."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import attrs
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from application.ports import OtpRepository
+from application.use_cases.generate_otp import GenerateOtp
+from application.use_cases.validate_otp import ValidateOtp
+from domain.errors import DependencyUnavailable, InvalidRequest, OtpError, RateLimited
+from entrypoints import dispatch
+from entrypoints.http.openapi import document
+from entrypoints.http.status import status_for
+
+
+class BodyTooLarge(InvalidRequest):
+    pass
+
+
+@attrs.frozen
+class Services:
+    generate: GenerateOtp
+    validate: ValidateOtp
+    repository: OtpRepository
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"The body is larger than {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"The body is larger than {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _header_instance_id(request: Request) -> object:
+    raw = request.headers.get("x-process-instance-id")
+    if raw is None:
+        return None
+    # The engine's ids are numbers; keep them numbers in the reply.
+    return int(raw) if raw.isdigit() else raw
+
+
+def create_app(
+    open_services: Callable[[], contextlib.AbstractAsyncContextManager[Services]],
+    *,
+    max_body_bytes: int = 65536,
+) -> Starlette:
+    registry = CollectorRegistry()
+    outcomes = Counter(
+        "otp_requests",
+        "Requests by operation and outcome",
+        ["operation", "outcome"],
+        registry=registry,
+    )
+    services: dict[str, Services] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with open_services() as opened:
+            services["current"] = opened
+            yield
+            services.clear()
+
+    async def handle(
+        request: Request,
+        run: Callable[[Services, Mapping[str, Any], object], Awaitable[dispatch.Outcome]],
+        operation: str,
+        flag: str,
+    ) -> Response:
+        body: dict[str, Any] | None = None
+        try:
+            body = dispatch.parse_object(await _read_body(request, max_body_bytes))
+        except InvalidRequest as exc:
+            outcomes.labels(operation, exc.code).inc()
+            status = 413 if isinstance(exc, BodyTooLarge) else 400
+            return JSONResponse(dispatch.invalid(body, exc, flag), status_code=status)
+        outcome = await run(services["current"], body, _header_instance_id(request))
+        outcomes.labels(operation, outcome.error.code if outcome.error else "OK").inc()
+        headers = _headers_for(outcome.error)
+        return JSONResponse(outcome.reply, status_code=status_for(outcome.error), headers=headers)
+
+    async def generate(request: Request) -> Response:
+        return await handle(
+            request, lambda s, b, p: dispatch.generate(s.generate, b, p), "generate", "otpSent"
+        )
+
+    async def validate(request: Request) -> Response:
+        return await handle(
+            request, lambda s, b, p: dispatch.validate(s.validate, b, p), "validate", "otpValid"
+        )
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        try:
+            await services["current"].repository.ping()
+        except (DependencyUnavailable, KeyError) as exc:
+            reason = exc.message if isinstance(exc, OtpError) else "starting"
+            return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(document())
+
+    return Starlette(
+        routes=[
+            Route("/v1/otp/generate", generate, methods=["POST"]),
+            Route("/v1/otp/validate", validate, methods=["POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+            Route("/openapi.json", openapi),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def _headers_for(error: OtpError | None) -> dict[str, str]:
+    if isinstance(error, RateLimited):
+        return {"Retry-After": str(error.retry_after_seconds)}
+    return {}

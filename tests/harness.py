@@ -1,0 +1,139 @@
+"""The service wired with in-memory adapters and a manual clock, for unit and behaviour tests."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from adapters.channels.memory import RecordingChannel
+from adapters.clock import ManualClock
+from adapters.codes import HmacCodeHasher, SecretsCodeGenerator
+from adapters.recipients import LibraryRecipientValidator
+from adapters.repositories.memory import InMemoryOtpRepository
+from adapters.templates.jinja_renderer import JinjaTemplateRenderer
+from adapters.templates.memory_store import InMemoryTemplateStore
+from application.ports import OtpRepository
+from application.use_cases.generate_otp import GenerateOtp
+from application.use_cases.validate_otp import ValidateOtp
+from domain.channel import Channel
+from domain.policy import OtpPolicy
+from domain.template import NotificationTemplate, TemplateParameter
+from entrypoints import dispatch
+
+TEST_KEY = b"unit-test-key-0123456789abcdef"
+
+MAIL_TEMPLATE = NotificationTemplate(
+    name="otp-mail",
+    channel=Channel.MAIL,
+    language="en",
+    subject="Your code",
+    text="Hello {{ firstName | default('there') }}, your code is {{ otpValue }}.",
+    html="<p>Your code is <b>{{ otpValue }}</b> {{ firstName | default('') }}</p>",
+    parameters=(TemplateParameter("otpValue", mandatory=True), TemplateParameter("firstName")),
+)
+SMS_TEMPLATE = NotificationTemplate(
+    name="otp-sms",
+    channel=Channel.SMS,
+    language="en",
+    text="Code {{ otpValue }}",
+    parameters=(TemplateParameter("otpValue", mandatory=True),),
+)
+SMS_TEMPLATE_RO = NotificationTemplate(
+    name="otp-sms",
+    channel=Channel.SMS,
+    language="ro",
+    text="Codul {{ otpValue }}",
+    parameters=(TemplateParameter("otpValue", mandatory=True),),
+)
+CONTRACT_TEMPLATE = NotificationTemplate(
+    name="contract-sign",
+    channel=Channel.SMS,
+    language="en",
+    text="Sign contract {{ contractNumber }} with {{ otpValue }}",
+    parameters=(
+        TemplateParameter("otpValue", mandatory=True),
+        TemplateParameter("contractNumber", mandatory=True),
+    ),
+)
+
+_CODE = re.compile(r"\b(\d{4,10})\b")
+
+
+class Harness:
+    """One service instance over fakes; ``run`` drives a coroutine from synchronous code."""
+
+    def __init__(
+        self,
+        policy: OtpPolicy | None = None,
+        repository: OtpRepository | None = None,
+    ) -> None:
+        self.policy = policy or OtpPolicy()
+        self.clock = ManualClock()
+        self.repository = repository or InMemoryOtpRepository()
+        self.templates = InMemoryTemplateStore(
+            [MAIL_TEMPLATE, SMS_TEMPLATE, SMS_TEMPLATE_RO, CONTRACT_TEMPLATE]
+        )
+        self.mail = RecordingChannel()
+        self.sms = RecordingChannel()
+        self.hasher = HmacCodeHasher(TEST_KEY)
+        self.generate_use_case = GenerateOtp(
+            repository=self.repository,
+            templates=self.templates,
+            renderer=JinjaTemplateRenderer(),
+            channels={Channel.MAIL: self.mail, Channel.SMS: self.sms},
+            recipients=LibraryRecipientValidator(),
+            codes=SecretsCodeGenerator(),
+            hasher=self.hasher,
+            clock=self.clock,
+            policy=self.policy,
+        )
+        self.validate_use_case = ValidateOtp(
+            repository=self.repository, hasher=self.hasher, clock=self.clock
+        )
+        self.loop = asyncio.new_event_loop()
+
+    def run(self, coroutine: Any) -> Any:
+        return self.loop.run_until_complete(coroutine)
+
+    def close(self) -> None:
+        self.loop.close()
+
+    def generate(self, **body: Any) -> dict[str, Any]:
+        request = {
+            "templateName": "otp-sms",
+            "channel": "SMS",
+            "recipient": "+40722123456",
+            "clientId": "c1",
+            **body,
+        }
+        outcome = self.run(dispatch.generate(self.generate_use_case, request))
+        reply: dict[str, Any] = outcome.reply
+        return reply
+
+    def validate(self, code: str, **body: Any) -> dict[str, Any]:
+        request = {"clientId": "c1", "channel": "SMS", "otp": code, **body}
+        outcome = self.run(dispatch.validate(self.validate_use_case, request))
+        reply: dict[str, Any] = outcome.reply
+        return reply
+
+    def last_code(self, channel: Channel = Channel.SMS) -> str:
+        sent = (self.sms if channel is Channel.SMS else self.mail).sent
+        assert sent, f"no {channel.value} was sent"
+        match = _CODE.search(sent[-1].message.text)
+        assert match is not None
+        return match.group(1)
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(timedelta(seconds=seconds))
+
+
+def wrong_code(code: str) -> str:
+    """A code of the same length that differs from ``code`` in every digit."""
+    return "".join(str((int(c) + 1) % 10) for c in code)
+
+
+def stored_text(documents: Mapping[Any, Any]) -> str:
+    return repr(documents)

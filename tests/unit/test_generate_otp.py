@@ -1,0 +1,73 @@
+"""Generating a code: checks, template, storage and delivery, over in-memory adapters."""
+
+from __future__ import annotations
+
+from adapters.channels.memory import RecordingChannel
+from domain.channel import Channel
+from tests.harness import Harness
+
+
+def test_a_generated_code_is_sent_and_only_its_hash_is_stored(harness: Harness) -> None:
+    reply = harness.generate()
+    assert reply["otpSent"] is True
+    code = harness.last_code()
+    assert len(code) == 6
+    assert code not in repr(harness.repository.documents)  # type: ignore[attr-defined]
+
+
+def test_the_channel_name_is_case_insensitive_and_echoed_in_capitals(harness: Harness) -> None:
+    reply = harness.generate(channel="sms")
+    assert (reply["otpSent"], reply["channel"]) == (True, "SMS")
+
+
+def test_the_requested_language_is_used_when_the_template_has_it(harness: Harness) -> None:
+    harness.generate(language="RO")
+    assert harness.sms.sent[-1].message.text.startswith("Codul ")
+    assert harness.sms.sent[-1].language == "ro"
+
+
+def test_a_missing_language_falls_back_to_the_default(harness: Harness) -> None:
+    harness.generate(language="de")
+    assert harness.sms.sent[-1].language == "en"
+
+
+def test_parameters_come_from_top_level_keys_content_params_and_data(harness: Harness) -> None:
+    reply = harness.generate(
+        templateName="contract-sign", contentParams={"contractNumber": "K-7"}
+    )
+    assert reply["otpSent"] is True
+    assert "K-7" in harness.sms.sent[-1].message.text
+    harness.advance(60)
+    harness.generate(templateName="contract-sign", contractNumber="K-8")
+    assert "K-8" in harness.sms.sent[-1].message.text
+
+
+def test_a_caller_cannot_choose_the_code(harness: Harness) -> None:
+    reply = harness.generate(data={"otpValue": "000000"})
+    assert (reply["otpSent"], reply["errorCode"]) == (False, "INVALID_REQUEST")
+    assert harness.sms.sent == []
+
+
+def test_a_missing_mandatory_parameter_is_named_and_nothing_is_sent(harness: Harness) -> None:
+    reply = harness.generate(templateName="contract-sign")
+    assert reply["errorCode"] == "TEMPLATE_PARAMETER_MISSING"
+    assert "contractNumber" in reply["error"]
+    assert harness.sms.sent == []
+
+
+def test_a_template_of_the_other_channel_is_not_found(harness: Harness) -> None:
+    reply = harness.generate(templateName="otp-mail")
+    assert reply["errorCode"] == "TEMPLATE_NOT_FOUND"
+
+
+def test_a_failed_delivery_says_so_without_the_code(harness: Harness) -> None:
+    failing = RecordingChannel(fail_with="provider said no")
+    harness.generate_use_case._channels = {Channel.SMS: failing}  # noqa: SLF001
+    reply = harness.generate()
+    assert (reply["otpSent"], reply["errorCode"]) == (False, "DELIVERY_FAILED")
+    assert "provider said no" in reply["error"]
+
+
+def test_an_unconfigured_channel_is_unsupported(harness: Harness) -> None:
+    harness.generate_use_case._channels = {}  # noqa: SLF001
+    assert harness.generate()["errorCode"] == "UNSUPPORTED_CHANNEL"

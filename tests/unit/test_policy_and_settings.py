@@ -1,0 +1,54 @@
+"""Settings from the environment, FLOWX aliases included, and their limits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from domain.policy import OtpPolicy
+from entrypoints.settings import Settings, SettingsError
+
+
+def test_defaults_follow_the_contract() -> None:
+    settings = Settings.from_env({})
+    assert settings.policy == OtpPolicy()
+    assert settings.policy.length == 6
+    assert settings.policy.ttl == timedelta(seconds=600)
+    assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8080)
+    assert settings.sqlite_path == Path("var/otp.sqlite3")
+    assert settings.outbox_dir == Path("var/outbox")
+
+
+def test_flowx_names_are_accepted() -> None:
+    settings = Settings.from_env(
+        {"FLOWX_OTP_LENGTH": "8", "FLOWX_OTP_EXPIRE_TIME_IN_SECONDS": "120"}
+    )
+    assert settings.policy.length == 8
+    assert settings.policy.ttl == timedelta(seconds=120)
+
+
+def test_the_project_name_wins_over_its_alias() -> None:
+    settings = Settings.from_env({"OTP_LENGTH": "7", "FLOWX_OTP_LENGTH": "9"})
+    assert settings.policy.length == 7
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"OTP_LENGTH": "3"}, "policy"),
+        ({"OTP_LENGTH": "11"}, "policy"),
+        ({"OTP_LENGTH": "six"}, "OTP_LENGTH"),
+        ({"OTP_TTL_SECONDS": "0"}, "policy"),
+        ({"HTTP_PORT": "http"}, "HTTP_PORT"),
+    ],
+)
+def test_an_unusable_setting_is_refused_by_name(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+
+
+def test_the_hash_key_never_shows_in_the_settings_repr() -> None:
+    settings = Settings.from_env({"OTP_HASH_KEY": "a-very-secret-pepper-value"})
+    assert "a-very-secret-pepper-value" not in repr(settings)
