@@ -32,6 +32,10 @@ class NotificationTemplate:
     parameters: tuple[TemplateParameter, ...] = ()
     forward_on_kafka: bool = False
 
+    def complete(self, values: Mapping[str, object]) -> dict[str, object]:
+        """The values to render with: declared optional parameters that are absent become ''."""
+        return {**{p.name: "" for p in self.parameters if not p.mandatory}, **values}
+
     def check_parameters(self, values: Mapping[str, object]) -> None:
         """Raises naming every mandatory parameter that is absent, null or empty."""
         missing = [

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+from types import FrameType
 from typing import Any
 
 import click
@@ -66,8 +67,21 @@ def serve(host: str | None, port: int | None) -> None:
         access_log=False,
         lifespan="on",
     )
-    # uvicorn handles SIGTERM and SIGINT: it stops accepting, drains requests, runs shutdown.
-    uvicorn.Server(config).run()
+    GracefulServer(config).run()
+
+
+class GracefulServer(uvicorn.Server):
+    """On SIGTERM or Ctrl-C: stop accepting, drain requests, close stores, exit 0.
+
+    uvicorn re-raises the caught signal after its graceful shutdown, which makes a clean stop
+    look like a crash (exit -15) to supervisors; a stop we asked for is a success.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        captured = getattr(self, "_captured_signals", None)
+        if isinstance(captured, list):
+            captured.clear()
 
 
 @main.command()

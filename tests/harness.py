@@ -15,7 +15,7 @@ from adapters.recipients import LibraryRecipientValidator
 from adapters.repositories.memory import InMemoryOtpRepository
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
 from adapters.templates.memory_store import InMemoryTemplateStore
-from application.ports import OtpRepository
+from application.ports import NotificationChannel, OtpRepository
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.validate_otp import ValidateOtp
 from domain.channel import Channel
@@ -72,18 +72,28 @@ class Harness:
     ) -> None:
         self.policy = policy or OtpPolicy()
         self.clock = ManualClock()
-        self.repository = repository or InMemoryOtpRepository()
+        self.loop = asyncio.new_event_loop()
         self.templates = InMemoryTemplateStore(
             [MAIL_TEMPLATE, SMS_TEMPLATE, SMS_TEMPLATE_RO, CONTRACT_TEMPLATE]
         )
         self.mail = RecordingChannel()
         self.sms = RecordingChannel()
+        # The use case keeps this very dict: a test may remove a channel to unconfigure it.
+        self.channels: dict[Channel, NotificationChannel] = {
+            Channel.MAIL: self.mail,
+            Channel.SMS: self.sms,
+        }
         self.hasher = HmacCodeHasher(TEST_KEY)
+        self.use_repository(repository or InMemoryOtpRepository())
+
+    def use_repository(self, repository: OtpRepository) -> None:
+        """Wires the use cases to ``repository``, e.g. a real store opened on ``self.loop``."""
+        self.repository = repository
         self.generate_use_case = GenerateOtp(
             repository=self.repository,
             templates=self.templates,
             renderer=JinjaTemplateRenderer(),
-            channels={Channel.MAIL: self.mail, Channel.SMS: self.sms},
+            channels=self.channels,
             recipients=LibraryRecipientValidator(),
             codes=SecretsCodeGenerator(),
             hasher=self.hasher,
@@ -93,7 +103,6 @@ class Harness:
         self.validate_use_case = ValidateOtp(
             repository=self.repository, hasher=self.hasher, clock=self.clock
         )
-        self.loop = asyncio.new_event_loop()
 
     def run(self, coroutine: Any) -> Any:
         return self.loop.run_until_complete(coroutine)

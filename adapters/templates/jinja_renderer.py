@@ -25,7 +25,7 @@ class JinjaTemplateRenderer:
     def render(
         self, template: NotificationTemplate, parameters: Mapping[str, object]
     ) -> RenderedMessage:
-        values = dict(parameters)
+        values = template.complete(parameters)
         try:
             text = self._compile_text(template.text).render(values)
             subject = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import InvalidRequest
+from domain.ledger import OtpLedger
 from entrypoints import dispatch
 from tests.harness import Harness
 
@@ -95,11 +96,11 @@ def test_bad_recipients_and_channels_get_their_codes(
 def test_an_unexpected_failure_is_an_internal_error_and_the_next_request_works(
     harness: Harness,
 ) -> None:
-    async def broken(*_: object) -> None:
+    async def broken(*_: object) -> OtpLedger | None:
         raise RuntimeError("boom")
 
     original = harness.repository.get
-    harness.repository.get = broken  # type: ignore[method-assign]
+    harness.repository.get = broken  # type: ignore[method-assign, assignment]
     assert harness.generate()["errorCode"] == "INTERNAL_ERROR"
     harness.repository.get = original  # type: ignore[method-assign]
     assert harness.generate()["otpSent"] is True

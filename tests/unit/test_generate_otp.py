@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from adapters.channels.memory import RecordingChannel
 from domain.channel import Channel
 from tests.harness import Harness
 
@@ -32,9 +31,7 @@ def test_a_missing_language_falls_back_to_the_default(harness: Harness) -> None:
 
 
 def test_parameters_come_from_top_level_keys_content_params_and_data(harness: Harness) -> None:
-    reply = harness.generate(
-        templateName="contract-sign", contentParams={"contractNumber": "K-7"}
-    )
+    reply = harness.generate(templateName="contract-sign", contentParams={"contractNumber": "K-7"})
     assert reply["otpSent"] is True
     assert "K-7" in harness.sms.sent[-1].message.text
     harness.advance(60)
@@ -61,13 +58,12 @@ def test_a_template_of_the_other_channel_is_not_found(harness: Harness) -> None:
 
 
 def test_a_failed_delivery_says_so_without_the_code(harness: Harness) -> None:
-    failing = RecordingChannel(fail_with="provider said no")
-    harness.generate_use_case._channels = {Channel.SMS: failing}  # noqa: SLF001
+    harness.sms.fail_with = "provider said no"
     reply = harness.generate()
     assert (reply["otpSent"], reply["errorCode"]) == (False, "DELIVERY_FAILED")
     assert "provider said no" in reply["error"]
 
 
 def test_an_unconfigured_channel_is_unsupported(harness: Harness) -> None:
-    harness.generate_use_case._channels = {}  # noqa: SLF001
+    del harness.channels[Channel.SMS]
     assert harness.generate()["errorCode"] == "UNSUPPORTED_CHANNEL"

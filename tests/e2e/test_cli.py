@@ -1,0 +1,70 @@
+"""The ``otp`` command line: generate, validate and render, as an operator types them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import OTP, service_env
+from tests.outbox import newest_code
+
+pytestmark = pytest.mark.e2e
+
+
+def otp(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [OTP, *args],
+        env=service_env(workdir),
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_generate_and_validate_from_the_command_line(tmp_path: Path) -> None:
+    sent = otp(
+        tmp_path, "generate", "-t", "otp-sms", "-c", "sms", "-r", "+40722123456",
+        "--client-id", "c1", "-l", "ro",
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout)["otpSent"] is True
+    code = newest_code(tmp_path / "outbox", ".sms")
+    valid = otp(tmp_path, "validate", "--client-id", "c1", "-c", "SMS", "--otp", code)
+    assert (valid.returncode, json.loads(valid.stdout)["otpValid"]) == (0, True)
+    again = otp(tmp_path, "validate", "--client-id", "c1", "-c", "SMS", "--otp", code)
+    assert again.returncode == 1
+    assert json.loads(again.stdout)["errorCode"] == "OTP_NOT_FOUND"
+    assert code not in sent.stderr + valid.stderr + again.stderr
+
+
+def test_a_refused_generate_prints_the_reply_and_exits_1(tmp_path: Path) -> None:
+    result = otp(
+        tmp_path, "generate", "-t", "otp-sms", "-c", "SMS", "-r", "12", "--client-id", "c1"
+    )
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["errorCode"] == "INVALID_RECIPIENT"
+
+
+def test_render_shows_what_a_person_would_get(tmp_path: Path) -> None:
+    result = otp(tmp_path, "templates", "render", "otp-sms", "--language", "ro", "--data",
+                 '{"clientId":"c1"}')  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Codul tau de verificare este" in result.stdout
+
+
+def test_templates_list_and_show(tmp_path: Path) -> None:
+    listed = otp(tmp_path, "templates", "list").stdout.splitlines()
+    assert "otp-mail\tMAIL\ten,ro" in listed and "otp-sms\tSMS\ten,ro" in listed
+    shown = json.loads(otp(tmp_path, "templates", "show", "otp-mail", "-l", "ro").stdout)
+    assert shown["parameters"]["otpValue"]["mandatory"] is True
+    assert shown["subject"] == "Codul tău de verificare"
+
+
+def test_an_unknown_template_is_a_clear_error(tmp_path: Path) -> None:
+    result = otp(tmp_path, "templates", "show", "nope")
+    assert result.returncode == 1
+    assert "TEMPLATE_NOT_FOUND" in result.stderr

@@ -1,0 +1,81 @@
+"""The acceptance walk of the README, against ``otp serve`` running as its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from tests.e2e.conftest import RunningService
+from tests.outbox import newest_code
+
+pytestmark = pytest.mark.e2e
+
+GENERATE = {
+    "templateName": "otp-mail",
+    "channel": "MAIL",
+    "recipient": "ana@example.com",
+    "clientId": "c1",
+}
+
+
+def _post(service: RunningService, path: str, body: Any) -> dict[str, Any]:
+    reply: dict[str, Any] = httpx.post(f"{service.base_url}{path}", json=body, timeout=10).json()
+    return reply
+
+
+def test_generate_deliver_validate_and_refuse_reuse(service: RunningService) -> None:
+    assert _post(service, "/v1/otp/generate", GENERATE)["otpSent"] is True
+    code = newest_code(service.outbox)
+    check = {"clientId": "c1", "channel": "MAIL", "otp": code}
+    assert _post(service, "/v1/otp/validate", check)["otpValid"] is True
+    assert _post(service, "/v1/otp/validate", check)["otpValid"] is False
+
+
+def test_thirty_concurrent_validations_give_exactly_one_success(service: RunningService) -> None:
+    _post(service, "/v1/otp/generate", {**GENERATE, "clientId": "race"})
+    code = newest_code(service.outbox)
+    check = {"clientId": "race", "channel": "MAIL", "otp": code}
+
+    async def race() -> list[bool]:
+        async with httpx.AsyncClient(base_url=service.base_url, timeout=20) as client:
+            responses = await asyncio.gather(
+                *(client.post("/v1/otp/validate", json=check) for _ in range(30))
+            )
+        return [bool(r.json()["otpValid"]) for r in responses]
+
+    assert sorted(asyncio.run(race())) == [False] * 29 + [True]
+
+
+def test_bad_bodies_get_4xx_and_the_service_keeps_serving(service: RunningService) -> None:
+    url = f"{service.base_url}/v1/otp/generate"
+    assert httpx.post(url, content=b"{not json").status_code == 400
+    assert httpx.post(url, content=b"{" + b" " * 100_000 + b"}").status_code == 413
+    assert httpx.post(url, json=[1]).status_code == 400
+    assert _post(service, "/v1/otp/generate", {**GENERATE, "clientId": "after"})["otpSent"]
+
+
+def test_the_plain_code_is_in_no_log_line_stored_row_or_error(service: RunningService) -> None:
+    replies = [_post(service, "/v1/otp/generate", {**GENERATE, "clientId": "secret"})]
+    code = newest_code(service.outbox)
+    wrong = "".join(str((int(c) + 1) % 10) for c in code)
+    check = {"clientId": "secret", "channel": "MAIL"}
+    replies += [_post(service, "/v1/otp/validate", {**check, "otp": wrong}) for _ in range(2)]
+    replies.append(_post(service, "/v1/otp/validate", {**check, "otp": code}))
+    replies.append(_post(service, "/v1/otp/validate", {**check, "otp": code}))
+    assert [r.get("otpValid") for r in replies[1:]] == [False, False, True, False]
+    assert service.stop() == 0
+    logs = service.logs()
+    assert "otp.validated" in logs and "otp.generated" in logs
+    assert code not in logs
+    rows = sqlite3.connect(service.workdir / "otp.sqlite3").execute("SELECT * FROM otp_ledgers")
+    assert code not in repr(rows.fetchall())
+    assert all(code not in str(r["error"]) for r in replies)
+
+
+def test_sigterm_stops_the_service_cleanly(service: RunningService) -> None:
+    assert service.stop() == 0
+    assert "Application shutdown complete" in service.logs() or service.process.returncode == 0

@@ -1,0 +1,29 @@
+"""Integration fixtures: real SQLite files, outbox folders and the bundled templates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from entrypoints.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env(
+        {
+            "SQLITE_PATH": str(tmp_path / "otp.sqlite3"),
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
+            "TEMPLATES_DIR": str(ROOT / "templates"),
+            "OTP_HASH_KEY": "integration-test-key-0123456789",
+        }
+    )
+
+
+@pytest.fixture
+def outbox(settings: Settings) -> Iterator[Path]:
+    yield settings.outbox_dir

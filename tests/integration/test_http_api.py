@@ -1,0 +1,102 @@
+"""The HTTP API in-process, over the real embedded adapters (SQLite file, outbox, templates)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from entrypoints.http.app import create_app
+from entrypoints.runtime import running_services
+from entrypoints.settings import Settings
+from tests.outbox import newest_code
+
+pytestmark = pytest.mark.integration
+
+MAIL = {
+    "templateName": "otp-mail",
+    "channel": "MAIL",
+    "recipient": "ana@example.com",
+    "clientId": "c1",
+}
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(lambda: running_services(settings), max_body_bytes=2048)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _post(client: TestClient, path: str, body: Any, **headers: str) -> tuple[int, dict[str, Any]]:
+    response = client.post(path, json=body, headers=headers)
+    return response.status_code, response.json()
+
+
+def test_generate_then_validate_once(client: TestClient, outbox: Path) -> None:
+    status, reply = _post(client, "/v1/otp/generate", MAIL)
+    assert (status, reply["otpSent"]) == (200, True)
+    code = newest_code(outbox)
+    body = {"clientId": "c1", "channel": "MAIL", "otp": code}
+    assert _post(client, "/v1/otp/validate", body)[1]["otpValid"] is True
+    status, again = _post(client, "/v1/otp/validate", body)
+    assert (status, again["otpValid"], again["errorCode"]) == (200, False, "OTP_NOT_FOUND")
+
+
+def test_the_process_instance_header_comes_back_as_a_number(client: TestClient) -> None:
+    _, reply = _post(client, "/v1/otp/generate", MAIL, **{"X-Process-Instance-Id": "12345"})
+    assert reply["processInstanceId"] == 12345
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"templateName": "nope"}, 422, "TEMPLATE_NOT_FOUND"),
+        ({"recipient": "not-an-address"}, 422, "INVALID_RECIPIENT"),
+        ({"channel": "FAX"}, 422, "UNSUPPORTED_CHANNEL"),
+        ({"clientId": None}, 400, "INVALID_REQUEST"),
+        ({"clientId": {"a": 1}}, 400, "INVALID_REQUEST"),
+        ({"otpValue": "111111"}, 400, "INVALID_REQUEST"),
+    ],
+)
+def test_bad_generate_requests_get_their_status_and_code(
+    client: TestClient, change: dict[str, Any], status: int, code: str
+) -> None:
+    got_status, reply = _post(client, "/v1/otp/generate", {**MAIL, **change})
+    assert (got_status, reply["otpSent"], reply["errorCode"]) == (status, False, code)
+    assert reply["error"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [(b"{oops", 400), (b"[]", 400), (b"\xff", 400), (b"{" + b" " * 4096 + b"}", 413)],
+)
+def test_malformed_or_oversized_bodies_get_a_4xx_and_the_service_keeps_serving(
+    client: TestClient, raw: bytes, status: int
+) -> None:
+    response = client.post("/v1/otp/generate", content=raw)
+    assert response.status_code == status
+    assert response.json()["errorCode"] == "INVALID_REQUEST"
+    assert _post(client, "/v1/otp/generate", {**MAIL, "clientId": "after"})[1]["otpSent"]
+
+
+def test_a_resend_inside_the_cooldown_is_429_with_retry_after(client: TestClient) -> None:
+    _post(client, "/v1/otp/generate", MAIL)
+    response = client.post("/v1/otp/generate", json=MAIL)
+    assert response.status_code == 429
+    assert response.json()["errorCode"] == "RATE_LIMITED"
+    assert 0 < int(response.headers["Retry-After"]) <= 30
+
+
+def test_probes_metrics_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+    _post(client, "/v1/otp/generate", MAIL)
+    metrics = client.get("/metrics").text
+    assert 'otp_requests_total{operation="generate",outcome="OK"} 1.0' in metrics
+    spec = client.get("/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    assert {"/v1/otp/generate", "/v1/otp/validate", "/healthz", "/readyz"} <= set(spec["paths"])

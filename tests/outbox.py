@@ -1,0 +1,32 @@
+"""Reading codes back out of an outbox folder, as a person reading their messages would."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from pathlib import Path
+
+_CODE = re.compile(r"\b(\d{4,10})\b")
+
+
+def newest_message(outbox: Path, suffix: str) -> str:
+    files = sorted(outbox.glob(f"*{suffix}"))
+    assert files, f"no {suffix} file in {outbox}"
+    raw = files[-1].read_bytes()
+    if suffix == ".eml":
+        mail = email.message_from_bytes(raw, policy=email.policy.default)
+        body = mail.get_body(("plain",))
+        assert body is not None
+        return str(body.get_content())
+    return raw.decode().split("\n\n", 1)[1]
+
+
+def code_in(text: str) -> str:
+    match = _CODE.search(text)
+    assert match is not None, "no code in the message"
+    return match.group(1)
+
+
+def newest_code(outbox: Path, suffix: str = ".eml") -> str:
+    return code_in(newest_message(outbox, suffix))
