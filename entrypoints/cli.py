@@ -10,6 +10,7 @@ from types import FrameType
 from typing import Any
 
 import click
+import structlog
 import uvicorn
 
 from domain.errors import OtpError
@@ -20,6 +21,8 @@ from entrypoints.http.app import create_app
 from entrypoints.logging import configure_logging
 from entrypoints.runtime import running_container, running_services
 from entrypoints.settings import Settings, SettingsError
+
+log = structlog.get_logger(__name__)
 
 
 def _settings() -> Settings:
@@ -67,6 +70,7 @@ def serve(host: str | None, port: int | None) -> None:
         access_log=False,
         lifespan="on",
     )
+    log.info("http.serving", url=f"http://{config.host}:{config.port}")
     GracefulServer(config).run()
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
+import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,6 +23,8 @@ from domain.errors import DependencyUnavailable, InvalidRequest, OtpError, RateL
 from entrypoints import dispatch
 from entrypoints.http.openapi import document
 from entrypoints.http.status import status_for
+
+log = structlog.get_logger(__name__)
 
 
 class BodyTooLarge(InvalidRequest):
@@ -55,10 +60,24 @@ def _header_instance_id(request: Request) -> object:
     return int(raw) if raw.isdigit() else raw
 
 
+async def purge_periodically(repository: OtpRepository, every: float) -> None:
+    """Deletes ledgers past their retention; stores without TTL indexes need this."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            removed = await repository.purge(datetime.now(UTC))
+        except OtpError as exc:
+            log.warning("purge.failed", error=exc.message)
+            continue
+        if removed:
+            log.info("purge.done", removed=removed)
+
+
 def create_app(
     open_services: Callable[[], contextlib.AbstractAsyncContextManager[Services]],
     *,
     max_body_bytes: int = 65536,
+    purge_every: float = 60.0,
 ) -> Starlette:
     registry = CollectorRegistry()
     outcomes = Counter(
@@ -73,8 +92,14 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with open_services() as opened:
             services["current"] = opened
-            yield
-            services.clear()
+            purger = asyncio.create_task(purge_periodically(opened.repository, purge_every))
+            log.info("http.ready")
+            try:
+                yield
+            finally:
+                purger.cancel()
+                services.clear()
+                log.info("http.stopped")
 
     async def handle(
         request: Request,
