@@ -14,8 +14,17 @@ MIN_KEY_BYTES = 16
 
 
 class SecretsCodeGenerator:
-    def generate(self, length: int) -> str:
-        return f"{secrets.randbelow(10**length):0{length}d}"
+    """Random codes from the OS CSPRNG; per-request codes derived with HMAC under a secret key."""
+
+    def __init__(self, derivation_key: bytes | None = None) -> None:
+        self._key = derivation_key or secrets.token_bytes(32)
+
+    def generate(self, length: int, request_id: str | None = None) -> str:
+        if request_id is None:
+            return f"{secrets.randbelow(10**length):0{length}d}"
+        digest = hmac.new(self._key, f"code\x00{request_id}".encode(), hashlib.sha512).digest()
+        # 512 bits reduced modulo at most 10^10: the bias is far below anything measurable.
+        return f"{int.from_bytes(digest, 'big') % 10**length:0{length}d}"
 
 
 def key_id_of(key: bytes) -> str:
@@ -36,6 +45,10 @@ class HmacCodeHasher:
     @property
     def active_key_id(self) -> str:
         return self._active_id
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A separate key for another use of the same secret (e.g. deriving codes)."""
+        return hmac.new(self._keys[self._active_id], purpose.encode(), hashlib.sha256).digest()
 
     def hash(
         self, code: str, *, client_id: str, channel: Channel, key_id: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from domain.channel import Channel
 from domain.ledger import OtpLedger
@@ -27,8 +27,13 @@ class Clock(Protocol):
 
 @runtime_checkable
 class CodeGenerator(Protocol):
-    def generate(self, length: int) -> str:
-        """A uniformly random string of ``length`` decimal digits."""
+    def generate(self, length: int, request_id: str | None = None) -> str:
+        """A string of ``length`` decimal digits no one can predict.
+
+        Without ``request_id`` it is fresh randomness. With one, the same id always yields the
+        same code (a keyed derivation), so a redelivered request re-sends the code it already
+        sent and never a second, different one.
+        """
         ...
 
 
@@ -87,3 +92,14 @@ class TemplateRenderer(Protocol):
 @runtime_checkable
 class NotificationChannel(Protocol):
     async def send(self, notification: Notification) -> DeliveryResult: ...
+
+
+@runtime_checkable
+class ProcessedRequests(Protocol):
+    """Replies already given, by request id, so a redelivered request gets the same reply."""
+
+    async def get(self, request_id: str) -> dict[str, Any] | None: ...
+
+    async def put(self, request_id: str, reply: dict[str, Any], keep_until: datetime) -> None: ...
+
+    async def purge(self, now: datetime) -> int: ...

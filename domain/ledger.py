@@ -32,8 +32,14 @@ class OtpLedger:
     retain_until: datetime | None = None
     version: int = 0
 
-    def issue(self, otp: OneTimePassword, policy: OtpPolicy, now: datetime) -> None:
-        """Makes ``otp`` the one live code, after the resend cooldown and the send cap allow it."""
+    def issue(self, otp: OneTimePassword, policy: OtpPolicy, now: datetime) -> bool:
+        """Makes ``otp`` the one live code, after the resend cooldown and the send cap allow it.
+
+        Returns False, changing nothing, when ``otp`` is already the live code: the request that
+        issued it was redelivered, and issuing it again must neither count nor replace.
+        """
+        if self.current is not None and self.current.id == otp.id:
+            return False
         recent = sorted(t for t in self.sends if now - t < policy.send_window)
         if recent and now - recent[-1] < policy.resend_cooldown:
             wait = recent[-1] + policy.resend_cooldown - now
@@ -53,8 +59,9 @@ class OtpLedger:
         self.sends = [*recent, now]
         # Kept while the code can be used or a send still counts against the caps; then purgeable.
         self.retain_until = max(otp.expires_at, now + policy.send_window)
+        return True
 
-    def verify(self, candidate: CodeHash, now: datetime) -> Verdict:
+    def verify(self, candidate: CodeHash, now: datetime, request_id: str | None = None) -> Verdict:
         if self.current is None:
             return Verdict.NOT_ACTIVE
-        return self.current.verify(candidate, now)
+        return self.current.verify(candidate, now, request_id)

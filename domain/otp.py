@@ -65,12 +65,20 @@ class OneTimePassword:
     expires_at: datetime
     attempts_left: int
     state: OtpState = OtpState.ACTIVE
+    # The request that used the code, so that request, redelivered, is told the same answer.
+    used_by: str | None = None
 
     def is_live(self, now: datetime) -> bool:
         return self.state is OtpState.ACTIVE and now < self.expires_at
 
-    def verify(self, candidate: CodeHash, now: datetime) -> Verdict:
-        """Judges one try and records its effect: success uses the code, a miss costs an attempt."""
+    def verify(self, candidate: CodeHash, now: datetime, request_id: str | None = None) -> Verdict:
+        """Judges one try and records its effect: success uses the code, a miss costs an attempt.
+
+        A try carrying the ``request_id`` that already used the code is accepted again unchanged:
+        it is the same request, redelivered, not a second use.
+        """
+        if request_id is not None and self.state is OtpState.USED and self.used_by == request_id:
+            return Verdict.ACCEPTED
         if self.state is OtpState.BURNT:
             return Verdict.ATTEMPTS_EXCEEDED
         if self.state is not OtpState.ACTIVE:
@@ -84,6 +92,7 @@ class OneTimePassword:
                 return Verdict.ATTEMPTS_EXCEEDED
             return Verdict.MISMATCH
         self.state = OtpState.USED
+        self.used_by = request_id
         return Verdict.ACCEPTED
 
     def replace(self) -> None:

@@ -6,9 +6,11 @@ import asyncio
 import json
 import os
 import sys
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import attrs
 import click
 import structlog
 import uvicorn
@@ -147,8 +149,8 @@ def templates() -> None:
     """List, show and render notification templates."""
 
 
-def _with_container(action: Any) -> Any:
-    settings = _settings()
+def _with_container(action: Any, settings: Settings | None = None) -> Any:
+    settings = settings or _settings()
 
     async def run() -> Any:
         async with running_container(settings) as container:
@@ -206,6 +208,40 @@ def show(name: str, language: str | None) -> None:
         }
 
     click.echo(json.dumps(_with_container(action), ensure_ascii=False, indent=2))
+
+
+@templates.command("import")
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Template folder to load (default: TEMPLATES_DIR).",
+)
+def import_templates(source: Path | None) -> None:
+    """Load a template folder into the MongoDB template store (needs MONGODB_URI)."""
+
+    async def action(container: Container, settings: Settings) -> list[str]:
+        files = await resolve(container.adapters.file_templates)
+        target = await resolve(container.adapters.templates)
+        loaded = []
+        for name in await files.names():
+            for language in await files.languages(name):
+                template = await files.find(name, language)
+                if template is not None:
+                    await target.upsert(template)
+                    loaded.append(f"{name} ({language}, {template.channel.value})")
+        return loaded
+
+    settings = _settings()
+    if settings.mongodb_uri is None:
+        raise click.UsageError("templates import writes to MongoDB: set MONGODB_URI")
+    if source is not None:
+        settings = attrs.evolve(settings, templates_dir=source)
+    loaded = _with_container(action, settings)
+    for line in loaded:
+        click.echo(f"imported {line}")
+    click.echo(f"{len(loaded)} template(s) imported")
 
 
 @templates.command()

@@ -1,23 +1,33 @@
-"""The composition root: the only module that names concrete adapters."""
+"""The composition root: the only module that names concrete adapters.
+
+Resources open lazily, on first use: the embedded default never touches MongoDB, and a
+MongoDB deployment never creates the SQLite file.
+"""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
 import structlog
 from dependency_injector import containers, providers
+from pymongo.asynchronous.database import AsyncDatabase
 
 from adapters.channels.mime import Sender
 from adapters.channels.outbox import OutboxMailChannel, OutboxSmsChannel
 from adapters.clock import SystemClock
 from adapters.codes import HmacCodeHasher, SecretsCodeGenerator
 from adapters.hash_key import load_or_create_key
+from adapters.mongo.client import Document, connect, database, ensure_indexes
+from adapters.mongo.otp_repository import MongoOtpRepository
+from adapters.mongo.processed_requests import MongoProcessedRequests
+from adapters.mongo.template_store import MongoTemplateStore
 from adapters.recipients import LibraryRecipientValidator
 from adapters.repositories.sqlite import SqliteOtpRepository, open_sqlite
+from adapters.repositories.sqlite_processed import SqliteProcessedRequests
 from adapters.templates.file_store import FileTemplateStore
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
 from application.use_cases.generate_otp import GenerateOtp
@@ -26,8 +36,6 @@ from domain.channel import Channel
 from entrypoints.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-T = TypeVar("T")
 
 
 def build_hasher(settings: Settings) -> HmacCodeHasher:
@@ -44,6 +52,10 @@ def build_hasher(settings: Settings) -> HmacCodeHasher:
     return HmacCodeHasher(key, tuple(k.encode() for k in settings.hash_previous_keys))
 
 
+def storage_kind(settings: Settings) -> str:
+    return "mongo" if settings.mongodb_uri else "sqlite"
+
+
 async def sqlite_connection(path: Path) -> AsyncIterator[aiosqlite.Connection]:
     connection = await open_sqlite(path)
     try:
@@ -52,25 +64,55 @@ async def sqlite_connection(path: Path) -> AsyncIterator[aiosqlite.Connection]:
         await connection.close()
 
 
+async def mongo_database(settings: Settings) -> AsyncIterator[AsyncDatabase[Document]]:
+    assert settings.mongodb_uri is not None
+    client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
+    try:
+        db = database(client, settings.mongodb_database)
+        await ensure_indexes(db)
+        yield db
+    finally:
+        await client.close()
+
+
 class Gateways(containers.DeclarativeContainer):
     """Clients of outside systems, opened and closed as resources."""
 
     settings = providers.Dependency(instance_of=Settings)
     sqlite = providers.Resource(sqlite_connection, settings.provided.sqlite_path)
+    mongo = providers.Resource(mongo_database, settings)
 
 
 class Adapters(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     gateways = providers.DependenciesContainer()
 
+    storage = providers.Callable(storage_kind, settings)
     clock = providers.Singleton(SystemClock)
-    codes = providers.Singleton(SecretsCodeGenerator)
     hasher = providers.Singleton(build_hasher, settings)
+    # Per-request codes must be the same in every worker, so their key comes from the shared one.
+    codes = providers.Singleton(
+        SecretsCodeGenerator, hasher.provided.derived_key.call("otp code derivation")
+    )
     recipients = providers.Singleton(
         LibraryRecipientValidator, default_region=settings.provided.sms_default_region
     )
-    repository = providers.Singleton(SqliteOtpRepository, gateways.sqlite)
-    templates = providers.Singleton(FileTemplateStore, settings.provided.templates_dir)
+    repository = providers.Selector(
+        storage,
+        sqlite=providers.Singleton(SqliteOtpRepository, gateways.sqlite),
+        mongo=providers.Singleton(MongoOtpRepository, gateways.mongo),
+    )
+    processed = providers.Selector(
+        storage,
+        sqlite=providers.Singleton(SqliteProcessedRequests, gateways.sqlite),
+        mongo=providers.Singleton(MongoProcessedRequests, gateways.mongo),
+    )
+    file_templates = providers.Singleton(FileTemplateStore, settings.provided.templates_dir)
+    templates = providers.Selector(
+        storage,
+        sqlite=file_templates,
+        mongo=providers.Singleton(MongoTemplateStore, gateways.mongo),
+    )
     renderer = providers.Singleton(JinjaTemplateRenderer)
     sender = providers.Singleton(
         Sender, settings.provided.mail_from_address, settings.provided.mail_from_name

@@ -58,7 +58,7 @@ def _required(body: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def generate_command(body: Mapping[str, Any]) -> GenerateOtpCommand:
+def generate_command(body: Mapping[str, Any], request_id: str | None = None) -> GenerateOtpCommand:
     parameters: dict[str, Any] = {
         k: v for k, v in body.items() if k not in GENERATE_FIELDS and k not in PARAMETER_SOURCES
     }
@@ -76,14 +76,16 @@ def generate_command(body: Mapping[str, Any]) -> GenerateOtpCommand:
         client_id=_required(body, "clientId"),
         language=_text(body, "language", required=False),
         parameters=parameters,
+        request_id=request_id,
     )
 
 
-def validate_command(body: Mapping[str, Any]) -> ValidateOtpCommand:
+def validate_command(body: Mapping[str, Any], request_id: str | None = None) -> ValidateOtpCommand:
     return ValidateOtpCommand(
         client_id=_required(body, "clientId"),
         channel=_required(body, "channel"),
         otp=_required(body, "otp"),
+        request_id=request_id,
     )
 
 
@@ -113,27 +115,37 @@ async def _guarded(action: Any) -> OtpError | None:
     return None
 
 
-async def _run_generate(use_case: GenerateOtp, body: Mapping[str, Any]) -> None:
-    await use_case.execute(generate_command(body))
+async def _run_generate(
+    use_case: GenerateOtp, body: Mapping[str, Any], request_id: str | None
+) -> None:
+    await use_case.execute(generate_command(body, request_id))
 
 
-async def _run_validate(use_case: ValidateOtp, body: Mapping[str, Any]) -> None:
-    await use_case.execute(validate_command(body))
+async def _run_validate(
+    use_case: ValidateOtp, body: Mapping[str, Any], request_id: str | None
+) -> None:
+    await use_case.execute(validate_command(body, request_id))
 
 
 async def generate(
-    use_case: GenerateOtp, body: Mapping[str, Any], process_instance_id: object = None
+    use_case: GenerateOtp,
+    body: Mapping[str, Any],
+    process_instance_id: object = None,
+    request_id: str | None = None,
 ) -> Outcome:
-    error = await _guarded(_run_generate(use_case, body))
+    error = await _guarded(_run_generate(use_case, body, request_id))
     reply = _reply(body, process_instance_id, error)
     reply["otpSent"] = error is None
     return Outcome(reply=_ordered(reply, "otpSent"), error=error)
 
 
 async def validate(
-    use_case: ValidateOtp, body: Mapping[str, Any], process_instance_id: object = None
+    use_case: ValidateOtp,
+    body: Mapping[str, Any],
+    process_instance_id: object = None,
+    request_id: str | None = None,
 ) -> Outcome:
-    error = await _guarded(_run_validate(use_case, body))
+    error = await _guarded(_run_validate(use_case, body, request_id))
     reply = _reply(body, process_instance_id, error)
     reply["otpValid"] = error is None
     return Outcome(reply=_ordered(reply, "otpValid"), error=error)

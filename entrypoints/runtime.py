@@ -13,10 +13,8 @@ from entrypoints.settings import Settings
 
 @contextlib.asynccontextmanager
 async def running_container(settings: Settings) -> AsyncIterator[Container]:
+    # Resources open lazily on first use; shutdown closes those that were opened.
     container = Container(settings=settings)
-    started = container.init_resources()
-    if inspect.isawaitable(started):
-        await started
     try:
         yield container
     finally:

@@ -44,6 +44,39 @@ def _int(env: Mapping[str, str], default: int, *names: str) -> int:
 
 
 @attrs.frozen(kw_only=True)
+class KafkaSettings:
+    bootstrap_servers: str
+    group_id: str = "otp-service"
+    generate_in: str = "ai.flowx.plugin.notification.trigger.generate.otp.v1"
+    generate_out: str = "ai.flowx.engine.receive.plugin.notification.generate.otp.results.v1"
+    validate_in: str = "ai.flowx.plugin.notification.trigger.validate.otp.v1"
+    validate_out: str = "ai.flowx.engine.receive.plugin.notification.validate.otp.results.v1"
+    dead_letter: str = "ai.flowx.plugin.notification.otp.dlq.v1"
+    message_max_bytes: int = 1_048_576
+    max_in_flight: int = 64
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> KafkaSettings | None:
+        servers = _optional(env, "KAFKA_BOOTSTRAP_SERVERS", "SPRING_KAFKA_BOOTSTRAP_SERVERS")
+        if servers is None:
+            return None
+        defaults = cls(bootstrap_servers=servers)
+        return cls(
+            bootstrap_servers=servers,
+            group_id=_text(
+                env, defaults.group_id, "KAFKA_CONSUMER_GROUP_ID", "SPRING_KAFKA_CONSUMER_GROUP_ID"
+            ),
+            generate_in=_text(env, defaults.generate_in, "KAFKA_TOPIC_OTP_GENERATE_IN"),
+            generate_out=_text(env, defaults.generate_out, "KAFKA_TOPIC_OTP_GENERATE_OUT"),
+            validate_in=_text(env, defaults.validate_in, "KAFKA_TOPIC_OTP_VALIDATE_IN"),
+            validate_out=_text(env, defaults.validate_out, "KAFKA_TOPIC_OTP_VALIDATE_OUT"),
+            dead_letter=_text(env, defaults.dead_letter, "KAFKA_TOPIC_OTP_DLQ"),
+            message_max_bytes=_int(env, defaults.message_max_bytes, "KAFKA_MESSAGE_MAX_BYTES"),
+            max_in_flight=_int(env, defaults.max_in_flight, "KAFKA_MAX_IN_FLIGHT"),
+        )
+
+
+@attrs.frozen(kw_only=True)
 class Settings:
     policy: OtpPolicy
     default_language: str = "en"
@@ -61,6 +94,17 @@ class Settings:
     sms_default_region: str | None = None
     log_format: str = "console"
     log_level: str = "INFO"
+    mongodb_uri: str | None = attrs.field(default=None, repr=False)
+    mongodb_database: str | None = None
+    mongodb_timeout_ms: int = 5000
+    kafka: KafkaSettings | None = None
+    processed_ttl: timedelta = timedelta(days=1)
+    purge_interval_seconds: float = 60.0
+
+    @property
+    def uses_shared_state(self) -> bool:
+        """True when several processes may share codes: then the hash key must be shared too."""
+        return self.mongodb_uri is not None or self.kafka is not None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -86,7 +130,7 @@ class Settings:
                 raise
             raise SettingsError(f"OTP policy out of range: {exc}") from None
         previous = _optional(env, "OTP_HASH_PREVIOUS_KEYS")
-        return cls(
+        settings = cls(
             policy=policy,
             default_language=_text(env, "en", "OTP_DEFAULT_LANGUAGE").lower(),
             http_host=_text(env, "127.0.0.1", "HTTP_HOST"),
@@ -107,4 +151,16 @@ class Settings:
             sms_default_region=_optional(env, "SMS_DEFAULT_REGION"),
             log_format=_text(env, "console", "LOG_FORMAT").lower(),
             log_level=_text(env, "INFO", "LOG_LEVEL").upper(),
+            mongodb_uri=_optional(env, "MONGODB_URI", "SPRING_DATA_MONGODB_URI"),
+            mongodb_database=_optional(env, "MONGODB_DATABASE"),
+            mongodb_timeout_ms=_int(env, 5000, "MONGODB_TIMEOUT_MS"),
+            kafka=KafkaSettings.from_env(env),
+            processed_ttl=timedelta(seconds=_int(env, 86400, "PROCESSED_REQUEST_TTL_SECONDS")),
+            purge_interval_seconds=_int(env, 60, "PURGE_INTERVAL_SECONDS"),
         )
+        if settings.uses_shared_state and settings.hash_key is None:
+            raise SettingsError(
+                "OTP_HASH_KEY is required when MONGODB_URI or KAFKA_BOOTSTRAP_SERVERS is set: "
+                "every worker must hash with the same key"
+            )
+        return settings

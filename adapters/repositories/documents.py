@@ -28,6 +28,7 @@ def otp_to_document(otp: OneTimePassword) -> dict[str, Any]:
         "expiresAt": instant_text(otp.expires_at),
         "attemptsLeft": otp.attempts_left,
         "state": otp.state.value,
+        "usedBy": otp.used_by,
     }
 
 
@@ -56,6 +57,7 @@ def ledger_from_document(doc: dict[str, Any]) -> OtpLedger:
             expires_at=_instant(current["expiresAt"]),
             attempts_left=int(current["attemptsLeft"]),
             state=OtpState(current["state"]),
+            used_by=current.get("usedBy"),
         )
     retain = doc.get("retainUntil")
     return OtpLedger(

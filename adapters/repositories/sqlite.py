@@ -29,6 +29,12 @@ CREATE TABLE IF NOT EXISTS otp_ledgers (
     PRIMARY KEY (client_id, channel)
 );
 CREATE INDEX IF NOT EXISTS otp_ledgers_retain_until ON otp_ledgers (retain_until);
+CREATE TABLE IF NOT EXISTS processed_requests (
+    request_id TEXT PRIMARY KEY,
+    reply      TEXT NOT NULL,
+    keep_until TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS processed_requests_keep_until ON processed_requests (keep_until);
 """
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import uuid
 from collections.abc import Mapping
@@ -43,6 +44,9 @@ class GenerateOtpCommand:
     client_id: str
     language: str | None = None
     parameters: Mapping[str, object] = attrs.field(factory=dict)
+    # Set by entrypoints that may deliver one request twice (Kafka): it makes the effects
+    # idempotent: the same code, the same stored code id, no second count against the caps.
+    request_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -90,7 +94,7 @@ class GenerateOtp:
             request.language,
             self._default_language,
         )
-        code = self._codes.generate(self._policy.length)
+        code = self._codes.generate(self._policy.length, command.request_id)
         parameters = {
             **request.parameters,
             OTP_PARAMETER: code,
@@ -98,7 +102,7 @@ class GenerateOtp:
         }
         template.check_parameters(parameters)
         message = self._renderer.render(template, parameters)
-        otp = await self._store_new_code(request, code)
+        otp = await self._store_new_code(request, code, _otp_id(command.request_id))
         notification = Notification(
             reference=otp.id,
             recipient=request.recipient,
@@ -141,14 +145,14 @@ class GenerateOtp:
             parameters=dict(command.parameters),
         )
 
-    async def _store_new_code(self, request: OtpRequest, code: str) -> OneTimePassword:
+    async def _store_new_code(self, request: OtpRequest, code: str, otp_id: str) -> OneTimePassword:
         for _ in range(SAVE_TRIES):
             now = self._clock.now()
             ledger = await self._repository.get(request.client_id, request.channel)
             if ledger is None:
                 ledger = OtpLedger(client_id=request.client_id, channel=request.channel)
             otp = OneTimePassword(
-                id=uuid.uuid4().hex,
+                id=otp_id,
                 client_id=request.client_id,
                 channel=request.channel,
                 code_hash=self._hasher.hash(
@@ -158,10 +162,19 @@ class GenerateOtp:
                 expires_at=now + self._policy.ttl,
                 attempts_left=self._policy.max_attempts,
             )
-            ledger.issue(otp, self._policy, now)
+            if not ledger.issue(otp, self._policy, now):
+                # A redelivery of the request that issued the live code: nothing to store.
+                assert ledger.current is not None
+                return ledger.current
             try:
                 await self._repository.save(ledger)
             except StaleLedger:
                 continue
             return otp
         raise InvalidRequest("Too many simultaneous requests for this client; try again.")
+
+
+def _otp_id(request_id: str | None) -> str:
+    if request_id is None:
+        return uuid.uuid4().hex
+    return hashlib.sha256(f"otp-id\x00{request_id}".encode()).hexdigest()[:32]

@@ -19,6 +19,8 @@ class ValidateOtpCommand:
     client_id: str
     channel: str
     otp: str
+    # See GenerateOtpCommand.request_id: a redelivered accepted try is accepted again.
+    request_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -51,7 +53,7 @@ class ValidateOtp:
                 candidate, client_id=command.client_id, channel=channel, key_id=otp.code_hash.key_id
             )
             before = attrs.evolve(otp)
-            verdict = ledger.verify(candidate_hash, self._clock.now())
+            verdict = ledger.verify(candidate_hash, self._clock.now(), command.request_id)
             if otp != before:
                 try:
                     await self._repository.save(ledger)

@@ -1,0 +1,1 @@
+"""MongoDB adapters over ``pymongo.AsyncMongoClient``; single-document atomic operations only."""

@@ -1,0 +1,42 @@
+"""Replies already given, in MongoDB, keyed by request id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from adapters.mongo.client import PROCESSED, Document
+from domain.errors import DependencyUnavailable
+
+
+class MongoProcessedRequests:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._replies = db[PROCESSED]
+
+    async def get(self, request_id: str) -> dict[str, Any] | None:
+        try:
+            doc = await self._replies.find_one({"_id": request_id})
+        except PyMongoError as exc:
+            raise DependencyUnavailable(f"The reply store failed: {type(exc).__name__}.") from None
+        return dict(doc["reply"]) if doc is not None else None
+
+    async def put(self, request_id: str, reply: dict[str, Any], keep_until: datetime) -> None:
+        try:
+            await self._replies.insert_one(
+                {"_id": request_id, "reply": reply, "keepUntil": keep_until}
+            )
+        except DuplicateKeyError:
+            # The first reply stands: a redelivery must never change what was answered.
+            return
+        except PyMongoError as exc:
+            raise DependencyUnavailable(f"The reply store failed: {type(exc).__name__}.") from None
+
+    async def purge(self, now: datetime) -> int:
+        try:
+            result = await self._replies.delete_many({"keepUntil": {"$lt": now}})
+        except PyMongoError as exc:
+            raise DependencyUnavailable(f"The reply store failed: {type(exc).__name__}.") from None
+        return result.deleted_count
