@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -103,3 +103,17 @@ class ProcessedRequests(Protocol):
     async def put(self, request_id: str, reply: dict[str, Any], keep_until: datetime) -> None: ...
 
     async def purge(self, now: datetime) -> int: ...
+
+
+Headers = Sequence[tuple[str, bytes | None]]
+
+
+@runtime_checkable
+class MessagePublisher(Protocol):
+    """The bus: publishes one record and returns once the broker has acknowledged it."""
+
+    async def publish(
+        self, topic: str, value: bytes, *, key: bytes | None = None, headers: Headers = ()
+    ) -> None:
+        """Raises ``DependencyUnavailable`` when the broker did not take the record."""
+        ...

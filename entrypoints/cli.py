@@ -21,7 +21,7 @@ from entrypoints import dispatch
 from entrypoints.container import Container, resolve
 from entrypoints.http.app import create_app
 from entrypoints.logging import configure_logging
-from entrypoints.runtime import running_container, running_services
+from entrypoints.runtime import running_container, running_services, serving
 from entrypoints.settings import Settings, SettingsError
 
 log = structlog.get_logger(__name__)
@@ -62,7 +62,9 @@ def serve(host: str | None, port: int | None) -> None:
     """Serve the HTTP API until SIGTERM or Ctrl-C."""
     settings = _settings()
     app = create_app(
-        lambda: running_services(settings), max_body_bytes=settings.http_max_body_bytes
+        lambda: serving(settings),
+        max_body_bytes=settings.http_max_body_bytes,
+        purge_every=settings.purge_interval_seconds,
     )
     config = uvicorn.Config(
         app,

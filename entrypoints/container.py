@@ -21,6 +21,7 @@ from adapters.channels.outbox import OutboxMailChannel, OutboxSmsChannel
 from adapters.clock import SystemClock
 from adapters.codes import HmacCodeHasher, SecretsCodeGenerator
 from adapters.hash_key import load_or_create_key
+from adapters.kafka.publisher import kafka_publisher
 from adapters.mongo.client import Document, connect, database, ensure_indexes
 from adapters.mongo.otp_repository import MongoOtpRepository
 from adapters.mongo.processed_requests import MongoProcessedRequests
@@ -52,6 +53,15 @@ def build_hasher(settings: Settings) -> HmacCodeHasher:
     return HmacCodeHasher(key, tuple(k.encode() for k in settings.hash_previous_keys))
 
 
+def kafka_producer_config(settings: Settings) -> dict[str, Any]:
+    assert settings.kafka is not None
+    return {
+        "bootstrap.servers": settings.kafka.bootstrap_servers,
+        # A dead-letter record carries the original bytes plus headers: leave room for both.
+        "message.max.bytes": max(1_048_576, 2 * settings.kafka.message_max_bytes),
+    }
+
+
 def storage_kind(settings: Settings) -> str:
     return "mongo" if settings.mongodb_uri else "sqlite"
 
@@ -81,6 +91,9 @@ class Gateways(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     sqlite = providers.Resource(sqlite_connection, settings.provided.sqlite_path)
     mongo = providers.Resource(mongo_database, settings)
+    kafka_publisher = providers.Resource(
+        kafka_publisher, providers.Callable(kafka_producer_config, settings)
+    )
 
 
 class Adapters(containers.DeclarativeContainer):

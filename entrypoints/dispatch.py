@@ -156,8 +156,13 @@ def _ordered(reply: dict[str, Any], flag: str) -> dict[str, Any]:
     return {key: reply[key] for key in order}
 
 
-def invalid(body: Mapping[str, Any] | None, error: OtpError, flag: str) -> dict[str, Any]:
+def invalid(
+    body: Mapping[str, Any] | None,
+    error: OtpError,
+    flag: str,
+    process_instance_id: object = None,
+) -> dict[str, Any]:
     """The reply to a body that could not even be parsed as a JSON object."""
-    reply = _reply(body or {}, None, error)
+    reply = _reply(body or {}, process_instance_id, error)
     reply[flag] = False
     return _ordered(reply, flag)

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import inspect
 from collections.abc import AsyncIterator
 
+import attrs
+import structlog
+
+from application.ports import OtpRepository
+from application.use_cases.generate_otp import GenerateOtp
+from application.use_cases.validate_otp import ValidateOtp
 from entrypoints.container import Container, resolve
-from entrypoints.http.app import Services
+from entrypoints.kafka.worker import KafkaWorker
 from entrypoints.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+@attrs.frozen
+class Services:
+    generate: GenerateOtp
+    validate: ValidateOtp
+    repository: OtpRepository
+    # The Kafka consumer, when one runs: the service is not ready once it has stopped.
+    background: asyncio.Task[None] | None = None
 
 
 @contextlib.asynccontextmanager
@@ -19,15 +36,51 @@ async def running_container(settings: Settings) -> AsyncIterator[Container]:
         yield container
     finally:
         stopped = container.shutdown_resources()
-        if inspect.isawaitable(stopped):
+        if stopped is not None:
             await stopped
 
 
 @contextlib.asynccontextmanager
 async def running_services(settings: Settings) -> AsyncIterator[Services]:
     async with running_container(settings) as container:
-        yield Services(
-            generate=await resolve(container.use_cases.generate_otp),
-            validate=await resolve(container.use_cases.validate_otp),
-            repository=await resolve(container.adapters.repository),
+        yield await _services(container)
+
+
+async def _services(container: Container) -> Services:
+    return Services(
+        generate=await resolve(container.use_cases.generate_otp),
+        validate=await resolve(container.use_cases.validate_otp),
+        repository=await resolve(container.adapters.repository),
+    )
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[Services]:
+    """What ``otp serve`` runs beside HTTP: the Kafka worker, when brokers are configured."""
+    async with running_container(settings) as container:
+        services = await _services(container)
+        if settings.kafka is None:
+            yield services
+            return
+        worker = KafkaWorker(
+            settings=settings.kafka,
+            generate=services.generate,
+            validate=services.validate,
+            processed=await resolve(container.adapters.processed),
+            publisher=await resolve(container.gateways.kafka_publisher),
+            clock=await resolve(container.adapters.clock),
+            keep_replies=settings.processed_ttl,
         )
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop), name="kafka-worker")
+        task.add_done_callback(_report_stop)
+        try:
+            yield attrs.evolve(services, background=task)
+        finally:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+def _report_stop(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("kafka.worker_failed", error=repr(task.exception()))

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import attrs
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from starlette.applications import Starlette
@@ -17,25 +16,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from application.ports import OtpRepository
-from application.use_cases.generate_otp import GenerateOtp
-from application.use_cases.validate_otp import ValidateOtp
 from domain.errors import DependencyUnavailable, InvalidRequest, OtpError, RateLimited
 from entrypoints import dispatch
 from entrypoints.http.openapi import document
 from entrypoints.http.status import status_for
+from entrypoints.runtime import Services
 
 log = structlog.get_logger(__name__)
 
 
 class BodyTooLarge(InvalidRequest):
     pass
-
-
-@attrs.frozen
-class Services:
-    generate: GenerateOtp
-    validate: ValidateOtp
-    repository: OtpRepository
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -134,10 +125,15 @@ def create_app(
 
     async def readyz(_: Request) -> Response:
         try:
-            await services["current"].repository.ping()
+            current = services["current"]
+            await current.repository.ping()
         except (DependencyUnavailable, KeyError) as exc:
             reason = exc.message if isinstance(exc, OtpError) else "starting"
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+        if current.background is not None and current.background.done():
+            return JSONResponse(
+                {"status": "unavailable", "reason": "the Kafka consumer stopped"}, status_code=503
+            )
         return JSONResponse({"status": "ready"})
 
     async def metrics(_: Request) -> Response:

@@ -1,0 +1,1 @@
+"""The Kafka entrypoint: the process engine's way in (CONTRACT §1)."""
