@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format unit bdd integration e2e clean
+.PHONY: install run test lint format unit services services-down clean
 
 $(STAMP): pyproject.toml
 	@echo "==> installing the service and its tools into $(VENV) (first run takes a minute)"
@@ -19,9 +19,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/otp serve
 
-## Lint, types, import contracts, then every test tier.
-test: lint
-	$(BIN)/pytest
+## Lint, types, import contracts, then every test tier against real Kafka and FerretDB.
+test: lint services
+	@eval "$$($(BIN)/python scripts/services.py env)" && $(BIN)/pytest
+
+## Install (first time: downloads and a Go build, a few minutes) and start the test servers.
+services: $(STAMP)
+	@$(BIN)/python scripts/services.py up
+
+services-down: $(STAMP)
+	@$(BIN)/python scripts/services.py down
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -34,7 +41,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 unit: $(STAMP)
-	$(BIN)/pytest tests/unit tests/bdd
+	$(BIN)/pytest tests/unit tests/bdd -m "not kafka and not mongo"
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache *.egg-info

@@ -14,3 +14,20 @@ def harness() -> Iterator[Harness]:
     h = Harness()
     yield h
     h.close()
+
+
+REAL_SERVERS = {"kafka": "Kafka", "mongo": "MongoDB-wire (FerretDB)"}
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Says how many of the passing tests talked to a real server, per server."""
+    passed = terminalreporter.stats.get("passed", [])
+    counts = {
+        label: sum(1 for report in passed if marker in report.keywords)
+        for marker, label in REAL_SERVERS.items()
+    }
+    either = sum(1 for report in passed if any(m in report.keywords for m in REAL_SERVERS))
+    details = ", ".join(f"{label}: {n}" for label, n in counts.items())
+    terminalreporter.write_line(
+        f"{either} passing tests ran against real servers ({details})", bold=True
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure, PyMongoError
 
@@ -48,13 +48,7 @@ async def _ttl_index(db: AsyncDatabase[Document], collection: str, field: str) -
 async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     """Creates the unique and expiry indexes; idempotent, run at start-up."""
     try:
-        await db[LEDGERS].create_index(
-            [("clientId", ASCENDING), ("channel", ASCENDING), ("version", DESCENDING)],
-            unique=True,
-        )
-        await db[TEMPLATES].create_index(
-            [("name", ASCENDING), ("language", ASCENDING)], unique=True
-        )
+        # Uniqueness comes from _id everywhere (see MongoOtpRepository); these serve expiry.
         await _ttl_index(db, LEDGERS, "retainUntilDate")
         await _ttl_index(db, PROCESSED, "keepUntil")
     except PyMongoError as exc:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -20,35 +20,58 @@ def _unavailable(exc: PyMongoError) -> DependencyUnavailable:
     return DependencyUnavailable(f"The OTP store is unavailable: {type(exc).__name__}.")
 
 
+def ledger_key(client_id: str, channel: Channel) -> str:
+    # The channel has no ':', so the key is unambiguous whatever the client id holds.
+    return f"{channel.value}:{client_id}"
+
+
+def version_id(key: str, version: int) -> str:
+    return f"{key}#{version:010d}"
+
+
 class MongoOtpRepository:
-    """Each save inserts the ledger's next version; the unique index on (clientId, channel,
-    version) lets exactly one of two racing writers insert it, and a read takes the newest.
+    """Each save inserts the ledger's next version under ``_id = <key>#<version>``: of two
+    racing writers exactly one inserts it. A read walks the versions from the first to the
+    newest; a ledger has few (bounded by the send cap and the attempt limit) and all go when
+    it is purged.
 
     Why inserts and not a conditional update: a unique-key insert is atomic on every
     MongoDB-wire server, while FerretDB's conditional updates (``findAndModify`` included) let
-    two racing writers both match under load (docs/decisions.md). Versions of a ledger are
-    few (bounded by the send cap and the attempt limit) and go when it is purged.
+    two racing writers both match under load. Why ``_id`` lookups only: FerretDB answers them
+    from its primary key in ~2 ms and scans the collection for other filters and for updates
+    (docs/decisions.md).
     """
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._ledgers = db[LEDGERS]
+        self._versions = db[LEDGERS]
         self._db = db
 
     async def get(self, client_id: str, channel: Channel) -> OtpLedger | None:
+        key = ledger_key(client_id, channel)
+        newest: dict[str, Any] | None = None
         try:
-            doc = await self._ledgers.find_one(
-                {"clientId": client_id, "channel": channel.value}, sort=[("version", DESCENDING)]
-            )
+            while True:
+                version = newest["version"] + 1 if newest is not None else 1
+                following = await self._versions.find_one({"_id": version_id(key, version)})
+                if following is None:
+                    break
+                newest = following["ledger"]
         except PyMongoError as exc:
             raise _unavailable(exc) from None
-        return ledger_from_document(doc) if doc is not None else None
+        return ledger_from_document(newest) if newest is not None else None
 
     async def save(self, ledger: OtpLedger) -> None:
+        key = ledger_key(ledger.client_id, ledger.channel)
         doc = ledger_to_document(ledger)
         doc["version"] = ledger.version + 1
-        doc["retainUntilDate"] = ledger.retain_until
         try:
-            await self._ledgers.insert_one(doc)
+            await self._versions.insert_one(
+                {
+                    "_id": version_id(key, doc["version"]),
+                    "ledger": doc,
+                    "retainUntilDate": ledger.retain_until,
+                }
+            )
         except DuplicateKeyError:
             raise StaleLedger((ledger.client_id, ledger.channel.value)) from None
         except PyMongoError as exc:
@@ -57,7 +80,7 @@ class MongoOtpRepository:
 
     async def purge(self, now: datetime) -> int:
         try:
-            result = await self._ledgers.delete_many({"retainUntilDate": {"$lt": now}})
+            result = await self._versions.delete_many({"retainUntilDate": {"$lt": now}})
         except PyMongoError as exc:
             raise _unavailable(exc) from None
         return result.deleted_count

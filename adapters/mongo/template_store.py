@@ -45,6 +45,11 @@ def template_from_document(doc: dict[str, Any]) -> NotificationTemplate:
     )
 
 
+def _template_id(name: str, language: str) -> str:
+    # Looked up by _id: FerretDB scans the collection for any other filter.
+    return f"{name}:{language}"
+
+
 def _unavailable(exc: PyMongoError) -> DependencyUnavailable:
     return DependencyUnavailable(f"The template store is unavailable: {type(exc).__name__}.")
 
@@ -55,7 +60,7 @@ class MongoTemplateStore:
 
     async def find(self, name: str, language: str) -> NotificationTemplate | None:
         try:
-            doc = await self._templates.find_one({"name": name, "language": language})
+            doc = await self._templates.find_one({"_id": _template_id(name, language)})
         except PyMongoError as exc:
             raise _unavailable(exc) from None
         if doc is None:
@@ -81,7 +86,7 @@ class MongoTemplateStore:
         """Creates or replaces the template's document for its (name, language)."""
         try:
             await self._templates.replace_one(
-                {"name": template.name, "language": template.language},
+                {"_id": _template_id(template.name, template.language)},
                 template_to_document(template),
                 upsert=True,
             )

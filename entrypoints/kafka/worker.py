@@ -95,7 +95,9 @@ class KafkaWorker:
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "enable.partition.eof": False,
-            "partition.assignment.strategy": "cooperative-sticky",
+            # Range splits each topic across the members: generate and validate loads differ,
+            # so balancing the total partition count (as sticky assignors do) is not enough.
+            "partition.assignment.strategy": "range",
             "session.timeout.ms": 10000,
             "heartbeat.interval.ms": 1000,
             "error_cb": lambda error: log.warning("kafka.client_error", error=error.str()),

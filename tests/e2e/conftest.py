@@ -27,14 +27,19 @@ def free_port() -> int:
 
 
 def service_env(workdir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTP_", "HTTP_"))}
+    # The child gets only the settings a test gives it: the runner's own (e.g. the servers'
+    # addresses exported by `make test`) would switch it off the embedded default.
+    settings_prefixes = ("OTP_", "HTTP_", "KAFKA_", "MONGODB_", "SPRING_", "FLOWX_", "SMTP_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(settings_prefixes)}
     env.update(
-        SQLITE_PATH=str(workdir / "otp.sqlite3"),
-        OUTBOX_DIR=str(workdir / "outbox"),
-        TEMPLATES_DIR=str(ROOT / "templates"),
-        OTP_HASH_KEY_FILE=str(workdir / "hash.key"),
-        LOG_FORMAT="json",
-        **extra,
+        {
+            "SQLITE_PATH": str(workdir / "otp.sqlite3"),
+            "OUTBOX_DIR": str(workdir / "outbox"),
+            "TEMPLATES_DIR": str(ROOT / "templates"),
+            "OTP_HASH_KEY_FILE": str(workdir / "hash.key"),
+            "LOG_FORMAT": "json",
+            **extra,
+        }
     )
     return env
 

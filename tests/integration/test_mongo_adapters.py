@@ -95,7 +95,7 @@ def test_documents_hold_the_hash_never_the_code(mongo_harness: tuple[Harness, An
     harness.generate()
     code = harness.last_code()
     documents = harness.run(db["otp_ledgers"].find({}).to_list())
-    assert documents and all(d["current"]["hash"] for d in documents)
+    assert documents and all(d["ledger"]["current"]["hash"] for d in documents)
     assert code not in repr(documents)
 
 

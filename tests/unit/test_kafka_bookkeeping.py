@@ -1,0 +1,89 @@
+"""The Kafka worker's bookkeeping: commit points, per-key order, header reading."""
+
+from __future__ import annotations
+
+import asyncio
+
+from entrypoints.kafka.offsets import OffsetTracker
+from entrypoints.kafka.ordering import KeyedSequencer
+from entrypoints.kafka.records import ordering_key, process_instance_id, request_id
+
+TP = ("topic", 0)
+
+
+def test_the_commit_point_waits_for_the_oldest_unfinished_record() -> None:
+    tracker = OffsetTracker()
+    for offset in (10, 11, 12):
+        tracker.begin(TP, offset)
+    tracker.finish(TP, 12)
+    tracker.finish(TP, 11)
+    assert tracker.committable() == {}
+    tracker.finish(TP, 10)
+    assert tracker.committable() == {TP: 13}
+    tracker.committed({TP: 13})
+    assert tracker.committable() == {}
+    assert tracker.in_flight(TP) == 0
+
+
+def test_a_forgotten_partition_is_not_committed() -> None:
+    tracker = OffsetTracker()
+    tracker.begin(TP, 1)
+    tracker.forget(TP)
+    tracker.finish(TP, 1)
+    assert tracker.committable() == {}
+
+
+def test_the_same_key_runs_in_order_and_other_keys_interleave() -> None:
+    order: list[str] = []
+
+    async def job(name: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        order.append(name)
+
+    async def scenario() -> None:
+        sequencer = KeyedSequencer()
+        tasks = [
+            sequencer.submit("a", job("a1", 0.05)),
+            sequencer.submit("b", job("b1", 0.0)),
+            sequencer.submit("a", job("a2", 0.0)),
+            sequencer.submit(None, job("n1", 0.01)),
+        ]
+        await asyncio.gather(*tasks)
+
+    asyncio.run(scenario())
+    assert order.index("a1") < order.index("a2")
+    assert order[0] == "b1"
+
+
+def test_a_failed_job_does_not_block_the_next_of_its_key() -> None:
+    async def boom() -> None:
+        raise RuntimeError("x")
+
+    async def fine() -> str:
+        return "ok"
+
+    async def scenario() -> str:
+        sequencer = KeyedSequencer()
+        first = sequencer.submit("k", boom())
+        second = sequencer.submit("k", fine())
+        await asyncio.gather(first, return_exceptions=True)
+        return str(await second)
+
+    assert asyncio.run(scenario()) == "ok"
+
+
+def test_process_instance_id_header_keeps_its_json_type() -> None:
+    assert process_instance_id([("processInstanceId", b"12345")]) == 12345
+    assert process_instance_id([("processInstanceId", b"pi-7")]) == "pi-7"
+    assert process_instance_id([("processInstanceId", b'"42"')]) == "42"
+    assert process_instance_id([("other", b"1")]) is None
+
+
+def test_request_ids_are_stable_per_record_and_distinct_between_records() -> None:
+    assert request_id("t", 0, 5, 1000) == request_id("t", 0, 5, 1000)
+    assert len({request_id("t", p, o, 1000) for p in range(3) for o in range(3)}) == 9
+
+
+def test_the_ordering_key_is_client_and_channel_in_capitals() -> None:
+    assert ordering_key({"clientId": "c1", "channel": "sms"}) == ("c1", "SMS")
+    assert ordering_key({"channel": "SMS"}) is None
