@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.harness import Harness
+from tests.kafka_rig import rig  # noqa: F401 - a fixture for the Kafka tiers
 
 
 @pytest.fixture

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterator
-from datetime import timedelta
 from typing import Any, TypeVar
 
-import attrs
 import pytest
 
-from adapters.kafka.publisher import KafkaMessagePublisher
-from adapters.repositories.memory_processed import InMemoryProcessedRequests
-from entrypoints.kafka.worker import KafkaWorker
-from entrypoints.settings import KafkaSettings
-from tests.harness import Harness
-from tests.integration.kafka import Topics, body, bootstrap, fresh_topics, produce, read
+from tests.integration.kafka import body, produce, read
+from tests.kafka_rig import WorkerRig
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka]
 
@@ -35,57 +28,6 @@ ENGINE_HEADERS = [
     ("Fx-Organization-Id", b"org-1"),
     ("x-anything", b"\x00\xff binary"),
 ]
-
-
-class WorkerRig:
-    """A worker wired to the harness, run on the harness loop while a scenario executes."""
-
-    def __init__(self, harness: Harness, topics: Topics, group: str, max_bytes: int = 4096) -> None:
-        self.harness = harness
-        self.topics = topics
-        self.processed = InMemoryProcessedRequests()
-        self.settings = KafkaSettings(
-            bootstrap_servers=bootstrap(),
-            group_id=group,
-            generate_in=topics.generate_in,
-            generate_out=topics.generate_out,
-            validate_in=topics.validate_in,
-            validate_out=topics.validate_out,
-            dead_letter=topics.dead_letter,
-            message_max_bytes=max_bytes,
-        )
-
-    def run(self, scenario: Callable[[], Awaitable[T]], group: str | None = None) -> T:
-        async def with_worker() -> T:
-            publisher = KafkaMessagePublisher({"bootstrap.servers": bootstrap()})
-            settings = self.settings
-            if group is not None:
-                settings = attrs.evolve(settings, group_id=group)
-            worker = KafkaWorker(
-                settings=settings,
-                generate=self.harness.generate_use_case,
-                validate=self.harness.validate_use_case,
-                processed=self.processed,
-                publisher=publisher,
-                clock=self.harness.clock,
-                keep_replies=timedelta(hours=1),
-            )
-            stop = asyncio.Event()
-            task = asyncio.create_task(worker.run(stop))
-            try:
-                return await scenario()
-            finally:
-                stop.set()
-                await task
-                await asyncio.to_thread(publisher.close)
-
-        result: T = self.harness.run(with_worker())
-        return result
-
-
-@pytest.fixture
-def rig(harness: Harness) -> Iterator[WorkerRig]:
-    yield WorkerRig(harness, fresh_topics(), group="otp-test")
 
 
 def test_a_generate_request_is_answered_with_its_headers_and_key(rig: WorkerRig) -> None:
