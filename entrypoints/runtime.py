@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import attrs
 import structlog
 
-from application.ports import OtpRepository
+from application.ports import OtpRepository, ProcessedRequests
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.validate_otp import ValidateOtp
 from entrypoints.container import Container, resolve
@@ -24,6 +24,8 @@ class Services:
     generate: GenerateOtp
     validate: ValidateOtp
     repository: OtpRepository
+    # Stores whose expired records the periodic purge deletes.
+    purgeable: tuple[OtpRepository | ProcessedRequests, ...] = ()
     # The Kafka consumer, when one runs: the service is not ready once it has stopped.
     background: asyncio.Task[None] | None = None
 
@@ -47,10 +49,12 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
 
 
 async def _services(container: Container) -> Services:
+    repository = await resolve(container.adapters.repository)
     return Services(
         generate=await resolve(container.use_cases.generate_otp),
         validate=await resolve(container.use_cases.validate_otp),
-        repository=await resolve(container.adapters.repository),
+        repository=repository,
+        purgeable=(repository, await resolve(container.adapters.processed)),
     )
 
 

@@ -30,6 +30,17 @@ def _file_name(notification: Notification, suffix: str) -> str:
     return f"{stamp}-{notification.reference}-{uuid.uuid4().hex[:6]}{suffix}"
 
 
+async def _deliver(
+    folder: Path, notification: Notification, suffix: str, data: bytes
+) -> DeliveryResult:
+    name = _file_name(notification, suffix)
+    try:
+        await asyncio.to_thread(_write_atomically, folder, name, data)
+    except OSError as exc:
+        return DeliveryResult(delivered=False, provider="outbox", reason=exc.strerror)
+    return DeliveryResult(delivered=True, provider="outbox", provider_message_id=name)
+
+
 class OutboxMailChannel:
     """Writes each mail as an ``.eml`` file any mail client opens."""
 
@@ -41,12 +52,7 @@ class OutboxMailChannel:
         mail = build_mail(
             notification, self._sender, sent_at_header=format_datetime(datetime.now(UTC))
         )
-        name = _file_name(notification, ".eml")
-        try:
-            await asyncio.to_thread(_write_atomically, self._folder, name, mail.as_bytes())
-        except OSError as exc:
-            return DeliveryResult(delivered=False, provider="outbox", reason=exc.strerror)
-        return DeliveryResult(delivered=True, provider="outbox", provider_message_id=name)
+        return await _deliver(self._folder, notification, ".eml", mail.as_bytes())
 
 
 class OutboxSmsChannel:
@@ -61,9 +67,4 @@ class OutboxSmsChannel:
             f"Template: {notification.template_name} ({notification.language})\n"
             f"\n{notification.message.text}\n"
         )
-        name = _file_name(notification, ".sms")
-        try:
-            await asyncio.to_thread(_write_atomically, self._folder, name, body.encode())
-        except OSError as exc:
-            return DeliveryResult(delivered=False, provider="outbox", reason=exc.strerror)
-        return DeliveryResult(delivered=True, provider="outbox", provider_message_id=name)
+        return await _deliver(self._folder, notification, ".sms", body.encode())

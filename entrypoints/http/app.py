@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from application.ports import OtpRepository
+from application.ports import OtpRepository, ProcessedRequests
 from domain.errors import DependencyUnavailable, InvalidRequest, OtpError, RateLimited
 from entrypoints import dispatch
 from entrypoints.http.openapi import document
@@ -51,17 +51,20 @@ def _header_instance_id(request: Request) -> object:
     return int(raw) if raw.isdigit() else raw
 
 
-async def purge_periodically(repository: OtpRepository, every: float) -> None:
-    """Deletes ledgers past their retention; stores without TTL indexes need this."""
+async def purge_periodically(
+    stores: tuple[OtpRepository | ProcessedRequests, ...], every: float
+) -> None:
+    """Deletes records past their retention; stores without TTL indexes need this."""
     while True:
         await asyncio.sleep(every)
-        try:
-            removed = await repository.purge(datetime.now(UTC))
-        except OtpError as exc:
-            log.warning("purge.failed", error=exc.message)
-            continue
-        if removed:
-            log.info("purge.done", removed=removed)
+        for store in stores:
+            try:
+                removed = await store.purge(datetime.now(UTC))
+            except OtpError as exc:
+                log.warning("purge.failed", store=type(store).__name__, error=exc.message)
+                continue
+            if removed:
+                log.info("purge.done", store=type(store).__name__, removed=removed)
 
 
 def create_app(
@@ -83,7 +86,7 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with open_services() as opened:
             services["current"] = opened
-            purger = asyncio.create_task(purge_periodically(opened.repository, purge_every))
+            purger = asyncio.create_task(purge_periodically(opened.purgeable, purge_every))
             log.info("http.ready")
             try:
                 yield

@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.conftest import OTP, RunningService, service_env, start_service
 from tests.integration.kafka import Topics, body, bootstrap, fresh_topics, produce, read
-from tests.integration.mongo import fresh_database_name, mongo_uri
+from tests.integration.servers import fresh_database_name, mongo_uri
 from tests.outbox import code_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.mongo]

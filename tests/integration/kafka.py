@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
-import pytest
 from confluent_kafka import Consumer, Message, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from tests.integration.servers import server_address
+
 
 def bootstrap() -> str:
-    servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not servers:
-        pytest.fail(
-            "KAFKA_BOOTSTRAP_SERVERS is not set: start the servers with `scripts/services up` "
-            'and `eval "$(scripts/services env)"`, or run `make test`',
-            pytrace=False,
-        )
-    return servers
+    return server_address("KAFKA_BOOTSTRAP_SERVERS")
 
 
 @attrs.frozen

@@ -100,3 +100,29 @@ def test_probes_metrics_and_openapi(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
     assert {"/v1/otp/generate", "/v1/otp/validate", "/healthz", "/readyz"} <= set(spec["paths"])
+
+
+def test_the_periodic_purge_deletes_expired_records(settings: Settings) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from entrypoints.http.app import purge_periodically
+
+    class Store:
+        def __init__(self) -> None:
+            self.asked: list[datetime] = []
+
+        async def purge(self, now: datetime) -> int:
+            self.asked.append(now)
+            return 1
+
+    async def scenario() -> Store:
+        store = Store()
+        task = asyncio.create_task(purge_periodically((store,), 0.01))  # type: ignore[arg-type]
+        await asyncio.sleep(0.1)
+        task.cancel()
+        return store
+
+    store = asyncio.run(scenario())
+    assert len(store.asked) >= 3
+    assert datetime.now(UTC) - store.asked[-1] < timedelta(seconds=5)

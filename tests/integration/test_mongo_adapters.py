@@ -20,7 +20,7 @@ from domain.errors import DependencyUnavailable
 from domain.ledger import OtpLedger
 from entrypoints import dispatch
 from tests.harness import MAIL_TEMPLATE, SMS_TEMPLATE, Harness, wrong_code
-from tests.integration.mongo import fresh_database_name, mongo_uri
+from tests.integration.servers import fresh_database_name, mongo_uri
 
 pytestmark = [pytest.mark.integration, pytest.mark.mongo]
 
