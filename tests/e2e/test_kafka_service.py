@@ -141,7 +141,7 @@ def test_the_engine_generates_then_validates_and_gets_its_headers_back(
 
 
 def test_two_workers_in_one_group_share_1000_requests_with_one_reply_each(
-    deployment: Deployment,
+    deployment: Deployment, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, second = deployment.start("w1"), deployment.start("w2")
     started = time.monotonic()
@@ -156,11 +156,12 @@ def test_two_workers_in_one_group_share_1000_requests_with_one_reply_each(
     late = read([deployment.topics.generate_out], 1000, timeout=30)
     ids = Counter(body(r)["processInstanceId"] for r in late)
     handled = [w.logs().count("kafka.handled") for w in (first, second)]
-    print(
-        f"replies={len(late)} distinct={len(ids)} per-worker={handled} "
-        f"answered in {answered - loaded:.1f} s ({1000 / (answered - loaded):.0f} req/s), "
-        f"set-up {loaded - started:.1f} s"
-    )
+    with capsys.disabled():
+        print(
+            f"\n[two workers] replies={len(late)} distinct={len(ids)} per-worker={handled} "
+            f"answered in {answered - loaded:.1f} s ({1000 / (answered - loaded):.0f} req/s), "
+            f"set-up {loaded - started:.1f} s"
+        )
     assert len(replies) >= 1000 and len(late) == 1000
     assert set(ids) == set(range(1000)) and max(ids.values()) == 1
     assert all(body(r)["otpSent"] for r in late)
@@ -169,7 +170,7 @@ def test_two_workers_in_one_group_share_1000_requests_with_one_reply_each(
 
 
 def test_kill_9_mid_run_loses_no_request_and_never_sends_two_codes(
-    deployment: Deployment,
+    deployment: Deployment, capsys: pytest.CaptureFixture[str]
 ) -> None:
     worker = deployment.start("w1")
     _wait_assigned(worker)
@@ -190,12 +191,14 @@ def test_kill_9_mid_run_loses_no_request_and_never_sends_two_codes(
     ids = Counter(body(r)["processInstanceId"] for r in everything)
     mails = deployment.mails()
     codes_per_request = Counter(len(set(codes)) for codes in mails.values())
-    print(
-        f"handled before kill={handled_before} replies={len(everything)} "
-        f"distinct requests answered={len(ids)} duplicated replies={sum(ids.values()) - len(ids)} "
-        f"mails={sum(len(c) for c in mails.values())} requests mailed={len(mails)} "
-        f"distinct codes per request={dict(codes_per_request)}"
-    )
+    with capsys.disabled():
+        print(
+            f"\n[kill -9] handled before kill={handled_before} replies={len(everything)} "
+            f"distinct requests answered={len(ids)} "
+            f"duplicated replies={sum(ids.values()) - len(ids)} "
+            f"mails={sum(len(c) for c in mails.values())} requests mailed={len(mails)} "
+            f"distinct codes per request={dict(codes_per_request)}"
+        )
     assert set(ids) == set(range(1000))
     assert all(body(r)["otpSent"] for r in everything)
     assert len(mails) == 1000
