@@ -12,12 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import httpx2 as httpx
 import structlog
 from dependency_injector import containers, providers
 from pymongo.asynchronous.database import AsyncDatabase
 
+from adapters.channels.failover import FailoverChannel, Provider
+from adapters.channels.kafka_forward import KafkaForwardProvider
 from adapters.channels.mime import Sender
 from adapters.channels.outbox import OutboxMailChannel, OutboxSmsChannel
+from adapters.channels.sms_http import TwilioSmsProvider, WebhookSmsProvider
+from adapters.channels.sms_segments import SegmentLimitedChannel
+from adapters.channels.smtp import SmtpMailProvider
 from adapters.clock import SystemClock
 from adapters.codes import HmacCodeHasher, SecretsCodeGenerator
 from adapters.hash_key import load_or_create_key
@@ -62,6 +68,48 @@ def kafka_producer_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def mail_kind(settings: Settings) -> str:
+    return "smtp" if settings.delivery.smtp is not None else "outbox"
+
+
+def sms_kind(settings: Settings) -> str:
+    return "http" if settings.delivery.sms_providers else "outbox"
+
+
+def forward_kind(settings: Settings) -> str:
+    return "kafka" if settings.kafka is not None else "none"
+
+
+def forward_topic(settings: Settings) -> str:
+    assert settings.kafka is not None
+    return settings.kafka.notification_external_out
+
+
+def sms_providers(settings: Settings, client: httpx.AsyncClient) -> list[Provider]:
+    """The SMS providers in the order SMS_PROVIDERS names them (failover order)."""
+    delivery = settings.delivery
+    built: dict[str, Provider] = {}
+    if delivery.twilio is not None:
+        built["twilio"] = TwilioSmsProvider(client, delivery.twilio)
+    if delivery.webhook is not None:
+        built["webhook"] = WebhookSmsProvider(client, delivery.webhook)
+    return [built[name] for name in delivery.sms_providers]
+
+
+async def http_client(timeout: float) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        yield client
+
+
+async def smtp_provider(settings: Settings, sender: Sender) -> AsyncIterator[SmtpMailProvider]:
+    assert settings.delivery.smtp is not None
+    provider = SmtpMailProvider(settings.delivery.smtp, sender)
+    try:
+        yield provider
+    finally:
+        await provider.close()
+
+
 def storage_kind(settings: Settings) -> str:
     return "mongo" if settings.mongodb_uri else "sqlite"
 
@@ -94,6 +142,11 @@ class Gateways(containers.DeclarativeContainer):
     kafka_publisher = providers.Resource(
         kafka_publisher, providers.Callable(kafka_producer_config, settings)
     )
+    http = providers.Resource(http_client, settings.provided.delivery.http_timeout)
+    sender = providers.Singleton(
+        Sender, settings.provided.mail_from_address, settings.provided.mail_from_name
+    )
+    smtp = providers.Resource(smtp_provider, settings, sender)
 
 
 class Adapters(containers.DeclarativeContainer):
@@ -127,12 +180,41 @@ class Adapters(containers.DeclarativeContainer):
         mongo=providers.Singleton(MongoTemplateStore, gateways.mongo),
     )
     renderer = providers.Singleton(JinjaTemplateRenderer)
-    sender = providers.Singleton(
-        Sender, settings.provided.mail_from_address, settings.provided.mail_from_name
+    retry = settings.provided.delivery.retry
+    mail_channel = providers.Selector(
+        providers.Callable(mail_kind, settings),
+        outbox=providers.Singleton(
+            OutboxMailChannel, settings.provided.outbox_dir, gateways.sender
+        ),
+        smtp=providers.Singleton(FailoverChannel, providers.List(gateways.smtp), retry),
     )
-    mail_channel = providers.Singleton(OutboxMailChannel, settings.provided.outbox_dir, sender)
-    sms_channel = providers.Singleton(OutboxSmsChannel, settings.provided.outbox_dir)
+    sms_channel = providers.Singleton(
+        SegmentLimitedChannel,
+        providers.Selector(
+            providers.Callable(sms_kind, settings),
+            outbox=providers.Singleton(OutboxSmsChannel, settings.provided.outbox_dir),
+            http=providers.Singleton(
+                FailoverChannel, providers.Callable(sms_providers, settings, gateways.http), retry
+            ),
+        ),
+        settings.provided.delivery.sms_max_segments,
+    )
     channels = providers.Dict({Channel.MAIL: mail_channel, Channel.SMS: sms_channel})
+    forward = providers.Selector(
+        providers.Callable(forward_kind, settings),
+        kafka=providers.Singleton(
+            FailoverChannel,
+            providers.List(
+                providers.Singleton(
+                    KafkaForwardProvider,
+                    gateways.kafka_publisher,
+                    providers.Callable(forward_topic, settings),
+                )
+            ),
+            retry,
+        ),
+        none=providers.Object(None),
+    )
 
 
 class UseCases(containers.DeclarativeContainer):
@@ -151,6 +233,7 @@ class UseCases(containers.DeclarativeContainer):
         clock=adapters.clock,
         policy=settings.provided.policy,
         default_language=settings.provided.default_language,
+        forward=adapters.forward,
     )
     validate_otp = providers.Singleton(
         ValidateOtp,

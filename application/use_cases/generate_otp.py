@@ -70,6 +70,7 @@ class GenerateOtp:
         clock: Clock,
         policy: OtpPolicy,
         default_language: str = "en",
+        forward: NotificationChannel | None = None,
     ) -> None:
         self._repository = repository
         self._templates = templates
@@ -81,12 +82,11 @@ class GenerateOtp:
         self._clock = clock
         self._policy = policy
         self._default_language = default_language
+        # Where templates flagged "forward on Kafka" go instead of their channel.
+        self._forward = forward
 
     async def execute(self, command: GenerateOtpCommand) -> GenerateOtpResult:
         request = self._check(command)
-        channel_adapter = self._channels.get(request.channel)
-        if channel_adapter is None:
-            raise UnsupportedChannel(f"Channel {request.channel.value} is not configured.")
         template = await find_template(
             self._templates,
             request.template_name,
@@ -94,6 +94,7 @@ class GenerateOtp:
             request.language,
             self._default_language,
         )
+        channel_adapter = self._channel_for(request.channel, template.forward_on_kafka)
         code = self._codes.generate(self._policy.length, command.request_id)
         parameters = {
             **request.parameters,
@@ -128,6 +129,18 @@ class GenerateOtp:
         return GenerateOtpResult(
             client_id=request.client_id, channel=request.channel, delivery=delivery
         )
+
+    def _channel_for(self, channel: Channel, forward: bool) -> NotificationChannel:
+        if forward:
+            if self._forward is None:
+                raise DeliveryFailed(
+                    "The template is to be forwarded on Kafka, but no Kafka is configured."
+                )
+            return self._forward
+        adapter = self._channels.get(channel)
+        if adapter is None:
+            raise UnsupportedChannel(f"Channel {channel.value} is not configured.")
+        return adapter
 
     def _check(self, command: GenerateOtpCommand) -> OtpRequest:
         if OTP_PARAMETER in command.parameters:

@@ -1,0 +1,105 @@
+"""SMS through HTTP providers: a Twilio-compatible Messages API, or a generic JSON webhook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import httpx2 as httpx
+
+from adapters.channels.failover import PermanentDeliveryError, TransientDeliveryError
+from domain.notification import Notification
+
+
+def _accepted(response: httpx.Response, provider: str) -> dict[str, Any]:
+    """2xx is success, whatever the body says: a success read as a failure sends a 2nd code."""
+    status = response.status_code
+    if 200 <= status < 300:
+        try:
+            parsed = response.json()
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    reason = f"{provider} answered HTTP {status}"
+    if status == 429 or status >= 500:
+        raise TransientDeliveryError(reason)
+    raise PermanentDeliveryError(reason)
+
+
+async def _post(
+    client: httpx.AsyncClient, provider: str, url: str, **kwargs: Any
+) -> dict[str, Any]:
+    try:
+        response = await client.post(url, **kwargs)
+    except httpx.TransportError as exc:
+        # The exception text may carry the URL; the type says enough and holds no secret.
+        raise TransientDeliveryError(f"{provider} unreachable: {type(exc).__name__}") from None
+    return _accepted(response, provider)
+
+
+@attrs.frozen(kw_only=True)
+class TwilioConfig:
+    account_sid: str
+    auth_token: str = attrs.field(repr=False)
+    sender: str
+    base_url: str = "https://api.twilio.com"
+
+
+class TwilioSmsProvider:
+    """POST /2010-04-01/Accounts/{sid}/Messages.json, form-encoded, HTTP basic auth."""
+
+    name = "twilio"
+
+    def __init__(self, client: httpx.AsyncClient, config: TwilioConfig) -> None:
+        self._client = client
+        self._config = config
+
+    async def deliver(self, notification: Notification) -> str | None:
+        config = self._config
+        answer = await _post(
+            self._client,
+            self.name,
+            f"{config.base_url.rstrip('/')}/2010-04-01/Accounts/{config.account_sid}/Messages.json",
+            data={
+                "To": notification.recipient.address,
+                "From": config.sender,
+                "Body": notification.message.text,
+            },
+            auth=(config.account_sid, config.auth_token),
+        )
+        sid = answer.get("sid")
+        return sid if isinstance(sid, str) else None
+
+
+@attrs.frozen(kw_only=True)
+class WebhookConfig:
+    url: str
+    token: str | None = attrs.field(default=None, repr=False)
+
+
+class WebhookSmsProvider:
+    """POST a JSON body ``{to, text, reference, template, language}``, optional bearer token."""
+
+    name = "webhook"
+
+    def __init__(self, client: httpx.AsyncClient, config: WebhookConfig) -> None:
+        self._client = client
+        self._config = config
+
+    async def deliver(self, notification: Notification) -> str | None:
+        headers = {"Authorization": f"Bearer {self._config.token}"} if self._config.token else {}
+        answer = await _post(
+            self._client,
+            self.name,
+            self._config.url,
+            json={
+                "to": notification.recipient.address,
+                "text": notification.message.text,
+                "reference": notification.reference,
+                "template": notification.template_name,
+                "language": notification.language,
+            },
+            headers=headers,
+        )
+        message_id = answer.get("id")
+        return str(message_id) if message_id is not None else None
