@@ -8,6 +8,8 @@ import pytest
 
 from tests.harness import Harness
 from tests.kafka_rig import rig  # noqa: F401 - a fixture for the Kafka tiers
+from tests.sms_server import sms_providers  # noqa: F401 - a fixture
+from tests.smtp_server import certificate_authority, mail_server  # noqa: F401 - fixtures
 
 
 @pytest.fixture
@@ -17,7 +19,12 @@ def harness() -> Iterator[Harness]:
     h.close()
 
 
-REAL_SERVERS = {"kafka": "Kafka", "mongo": "MongoDB-wire (FerretDB)"}
+REAL_SERVERS = {
+    "kafka": "Kafka",
+    "mongo": "MongoDB-wire (FerretDB)",
+    "smtp": "SMTP (aiosmtpd)",
+    "sms_provider": "SMS provider API (local HTTP)",
+}
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

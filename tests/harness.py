@@ -34,6 +34,14 @@ MAIL_TEMPLATE = NotificationTemplate(
     html="<p>Your code is <b>{{ otpValue }}</b> {{ firstName | default('') }}</p>",
     parameters=(TemplateParameter("otpValue", mandatory=True), TemplateParameter("firstName")),
 )
+MAIL_TEMPLATE_RO = NotificationTemplate(
+    name="otp-mail",
+    channel=Channel.MAIL,
+    language="ro",
+    subject="Codul tău de verificare",
+    text="Bună {{ firstName }}, codul tău este {{ otpValue }}.",
+    parameters=(TemplateParameter("otpValue", mandatory=True), TemplateParameter("firstName")),
+)
 SMS_TEMPLATE = NotificationTemplate(
     name="otp-sms",
     channel=Channel.SMS,
@@ -74,7 +82,7 @@ class Harness:
         self.clock = ManualClock()
         self.loop = asyncio.new_event_loop()
         self.templates = InMemoryTemplateStore(
-            [MAIL_TEMPLATE, SMS_TEMPLATE, SMS_TEMPLATE_RO, CONTRACT_TEMPLATE]
+            [MAIL_TEMPLATE, MAIL_TEMPLATE_RO, SMS_TEMPLATE, SMS_TEMPLATE_RO, CONTRACT_TEMPLATE]
         )
         self.mail = RecordingChannel()
         self.sms = RecordingChannel()
