@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.deployment import deployment  # noqa: F401 - a fixture
 from tests.harness import Harness
 from tests.kafka_rig import rig  # noqa: F401 - a fixture for the Kafka tiers
 from tests.sms_server import sms_providers  # noqa: F401 - a fixture

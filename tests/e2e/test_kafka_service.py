@@ -3,87 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
-import subprocess
 import time
-from collections import Counter, defaultdict
-from pathlib import Path
+from collections import Counter
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import OTP, RunningService, service_env, start_service
-from tests.integration.kafka import Topics, body, bootstrap, fresh_topics, produce, read
-from tests.integration.servers import fresh_database_name, mongo_uri
-from tests.outbox import code_in
+from tests.e2e.conftest import RunningService
+from tests.e2e.deployment import ENGINE_HEADERS, Deployment
+from tests.integration.kafka import Topics, body, produce, read
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.mongo]
-
-HASH_KEY = "e2e-kafka-test-key-0123456789"
-ENGINE_HEADERS = [
-    ("processInstanceId", b"12345"),
-    ("fxContext", b"main"),
-    ("Fx-Organization-Id", b"org-1"),
-    ("x-unknown-header", b"kept \x00 as is"),
-]
-
-
-class Deployment:
-    """Topics, a database and a shared outbox for one or more ``otp serve`` workers."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.topics = fresh_topics()
-        database = fresh_database_name()
-        self.env = {
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap(),
-            "KAFKA_CONSUMER_GROUP_ID": f"otp-{database}",
-            "MONGODB_URI": mongo_uri().rsplit("/", 1)[0] + f"/{database}",
-            "OTP_HASH_KEY": HASH_KEY,
-            "OUTBOX_DIR": str(workdir / "outbox"),
-            "KAFKA_MAX_IN_FLIGHT": "32",
-            **self.topics.env(),
-        }
-        imported = subprocess.run(
-            [OTP, "templates", "import"],
-            env=service_env(workdir, **self.env),
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert imported.returncode == 0, imported.stderr
-        self.workers: list[RunningService] = []
-
-    def start(self, name: str) -> RunningService:
-        folder = self.workdir / name
-        folder.mkdir(exist_ok=True)
-        worker = start_service(folder, **self.env)
-        self.workers.append(worker)
-        return worker
-
-    def mails(self) -> dict[str, list[str]]:
-        """Codes received per recipient address."""
-        received: dict[str, list[str]] = defaultdict(list)
-        for path in (self.workdir / "outbox").glob("*.eml"):
-            text = path.read_text()
-            to = re.search(r"^To: (.+)$", text, re.MULTILINE)
-            assert to is not None
-            received[to.group(1).strip()].append(code_in(text.split("\n\n", 1)[1]))
-        return received
-
-    def stop(self) -> None:
-        for worker in self.workers:
-            if worker.process.poll() is None:
-                worker.process.kill()
-                worker.process.wait()
-
-
-@pytest.fixture
-def deployment(tmp_path: Path) -> Any:
-    running = Deployment(tmp_path)
-    yield running
-    running.stop()
 
 
 def _requests(count: int, prefix: str) -> list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]:

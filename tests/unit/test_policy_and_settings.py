@@ -52,3 +52,50 @@ def test_an_unusable_setting_is_refused_by_name(env: dict[str, str], named: str)
 def test_the_hash_key_never_shows_in_the_settings_repr() -> None:
     settings = Settings.from_env({"OTP_HASH_KEY": "a-very-secret-pepper-value"})
     assert "a-very-secret-pepper-value" not in repr(settings)
+
+
+def test_smtp_settings_accept_the_simplejavamail_names_and_hide_the_password() -> None:
+    settings = Settings.from_env(
+        {
+            "SIMPLEJAVAMAIL_SMTP_HOST": "mail.bank.example",
+            "SIMPLEJAVAMAIL_SMTP_USERNAME": "otp",
+            "SIMPLEJAVAMAIL_SMTP_PASSWORD": "very-secret-password",
+            "SMTP_SECURITY": "tls",
+        }
+    )
+    smtp = settings.delivery.smtp
+    assert smtp is not None
+    assert (smtp.host, smtp.port, smtp.username) == ("mail.bank.example", 465, "otp")
+    assert "very-secret-password" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"SMS_PROVIDERS": "twilio,carrier-pigeon"}, "SMS_PROVIDERS"),
+        ({"SMS_PROVIDERS": "twilio"}, "TWILIO_ACCOUNT_SID"),
+        ({"SMS_PROVIDERS": "webhook"}, "SMS_WEBHOOK_URL"),
+        ({"SMTP_HOST": "h", "SMTP_SECURITY": "ssl3"}, "SMTP_SECURITY"),
+        ({"SMTP_HOST": "h", "SMTP_VALIDATE_CERTS": "maybe"}, "SMTP_VALIDATE_CERTS"),
+        ({"DELIVERY_BACKOFF_MAX_SECONDS": "soon"}, "DELIVERY_BACKOFF_MAX_SECONDS"),
+    ],
+)
+def test_unusable_delivery_settings_are_refused_by_name(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+
+
+def test_sms_providers_keep_their_failover_order_and_hide_tokens() -> None:
+    settings = Settings.from_env(
+        {
+            "SMS_PROVIDERS": "webhook, Twilio",
+            "SMS_WEBHOOK_URL": "http://sms.local/send",
+            "SMS_WEBHOOK_TOKEN": "hook-token-secret",
+            "TWILIO_ACCOUNT_SID": "AC1",
+            "TWILIO_AUTH_TOKEN": "twilio-token-secret",
+            "TWILIO_FROM": "+40700000000",
+        }
+    )
+    assert settings.delivery.sms_providers == ("webhook", "twilio")
+    assert "hook-token-secret" not in repr(settings)
+    assert "twilio-token-secret" not in repr(settings)
