@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def test_a_template_flagged_forward_on_kafka_goes_to_the_external_topic(
         'channel = "SMS"\nforward_on_kafka = true\n[parameters]\notpValue = { mandatory = true }\n'
     )
     (folder / "en.toml").write_text('text = "Code {{ otpValue }}"\n')
-    external = f"{tmp_path.name[-20:]}.external.out"
+    external = f"t{uuid.uuid4().hex[:10]}.external.out"
     deployment = Deployment(tmp_path, KAFKA_TOPIC_NOTIFICATION_EXTERNAL_OUT=external)
     try:
         deployment.import_templates(tmp_path / "templates")
