@@ -15,6 +15,7 @@ import click
 import structlog
 import uvicorn
 
+from application.templates import find_template
 from domain.errors import OtpError
 from domain.template import OTP_PARAMETER, VALIDITY_PARAMETER
 from entrypoints import dispatch
@@ -191,8 +192,6 @@ def show(name: str, language: str | None) -> None:
     """Print a template's parameters and texts."""
 
     async def action(container: Container, settings: Settings) -> dict[str, Any]:
-        from application.templates import find_template
-
         store = await resolve(container.adapters.templates)
         lang = (language or settings.default_language).lower()
         template = await find_template(store, name, None, lang, settings.default_language)
@@ -255,8 +254,6 @@ def render(name: str, language: str | None, data: str | None) -> None:
     parameters = _data(data)
 
     async def action(container: Container, settings: Settings) -> str:
-        from application.templates import find_template
-
         store = await resolve(container.adapters.templates)
         renderer = await resolve(container.adapters.renderer)
         lang = (language or settings.default_language).lower()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -150,7 +149,3 @@ class Harness:
 def wrong_code(code: str) -> str:
     """A code of the same length that differs from ``code`` in every digit."""
     return "".join(str((int(c) + 1) % 10) for c in code)
-
-
-def stored_text(documents: Mapping[Any, Any]) -> str:
-    return repr(documents)

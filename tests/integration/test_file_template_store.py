@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -52,8 +53,6 @@ def test_an_edit_shows_up_without_a_restart(tmp_path: Path) -> None:
     store = FileTemplateStore(tmp_path)
     first = asyncio.run(store.find("hello", "en"))
     (folder / "en.toml").write_text('text = "two {{ otpValue }}"\n')
-    import os
-
     os.utime(folder / "en.toml", ns=(1, 10**18))
     second = asyncio.run(store.find("hello", "en"))
     assert first is not None and first.text.startswith("one")

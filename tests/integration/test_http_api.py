@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from entrypoints.http.app import create_app
+from entrypoints.http.app import create_app, purge_periodically
 from entrypoints.runtime import running_services
 from entrypoints.settings import Settings
 from tests.outbox import newest_code
@@ -103,11 +105,6 @@ def test_probes_metrics_and_openapi(client: TestClient) -> None:
 
 
 def test_the_periodic_purge_deletes_expired_records(settings: Settings) -> None:
-    import asyncio
-    from datetime import UTC, datetime, timedelta
-
-    from entrypoints.http.app import purge_periodically
-
     class Store:
         def __init__(self) -> None:
             self.asked: list[datetime] = []

@@ -15,6 +15,7 @@ from adapters.repositories.sqlite import SqliteOtpRepository, open_sqlite
 from application.ports import StaleLedger
 from domain.channel import Channel
 from domain.ledger import OtpLedger
+from entrypoints import dispatch
 from tests.harness import Harness, wrong_code
 
 pytestmark = pytest.mark.integration
@@ -54,8 +55,6 @@ def test_thirty_concurrent_validations_of_one_code_accept_exactly_one(
     code = sqlite_harness.last_code()
 
     async def thirty() -> list[dict[str, object]]:
-        from entrypoints import dispatch
-
         body = {"clientId": "c1", "channel": "SMS", "otp": code}
         outcomes = await asyncio.gather(
             *(dispatch.validate(sqlite_harness.validate_use_case, body) for _ in range(30))
@@ -72,8 +71,6 @@ def test_concurrent_wrong_tries_are_each_counted(sqlite_harness: Harness) -> Non
     bad = wrong_code(sqlite_harness.last_code())
 
     async def tries() -> list[dict[str, object]]:
-        from entrypoints import dispatch
-
         body = {"clientId": "c1", "channel": "SMS", "otp": bad}
         outcomes = await asyncio.gather(
             *(dispatch.validate(sqlite_harness.validate_use_case, body) for _ in range(8))
