@@ -59,8 +59,8 @@ def servers() -> Iterator[list[MailServer]]:
         server.controller.stop()
 
 
-@pytest.mark.parametrize("security", ["starttls", "tls"])
-def test_a_code_mailed_over_tls_with_auth_arrives_and_validates(
+@pytest.mark.parametrize("security", ["starttls", "tls", "none"])
+def test_a_code_mailed_with_auth_in_each_security_mode_arrives_and_validates(
     harness: Harness, tls: tuple[Path, ssl.SSLContext], servers: list[MailServer], security: str
 ) -> None:
     server = start_mail_server(tls, security)
