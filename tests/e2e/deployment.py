@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pymongo import MongoClient
 
 from tests.e2e.conftest import OTP, RunningService, service_env, start_service
 from tests.integration.kafka import bootstrap, fresh_topics
@@ -30,7 +31,7 @@ class Deployment:
     def __init__(self, workdir: Path, **extra_env: str) -> None:
         self.workdir = workdir
         self.topics = fresh_topics()
-        database = fresh_database_name()
+        database = self.database = fresh_database_name()
         self.env = {
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap(),
             "KAFKA_CONSUMER_GROUP_ID": f"otp-{database}",
@@ -78,6 +79,14 @@ class Deployment:
             if worker.process.poll() is None:
                 worker.process.kill()
                 worker.process.wait()
+        # Keep the shared server's data folder from growing run after run.
+        client: MongoClient[dict[str, object]] = MongoClient(
+            mongo_uri(), serverSelectionTimeoutMS=5000
+        )
+        try:
+            client.drop_database(self.database)
+        finally:
+            client.close()
 
 
 @pytest.fixture
