@@ -42,10 +42,6 @@ class HmacCodeHasher:
         self._active_id = key_id_of(active_key)
         self._keys: Mapping[str, bytes] = {key_id_of(k): k for k in (*previous_keys, active_key)}
 
-    @property
-    def active_key_id(self) -> str:
-        return self._active_id
-
     def derived_key(self, purpose: str) -> bytes:
         """A separate key for another use of the same secret (e.g. deriving codes)."""
         return hmac.new(self._keys[self._active_id], purpose.encode(), hashlib.sha256).digest()

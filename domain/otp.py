@@ -68,9 +68,6 @@ class OneTimePassword:
     # The request that used the code, so that request, redelivered, is told the same answer.
     used_by: str | None = None
 
-    def is_live(self, now: datetime) -> bool:
-        return self.state is OtpState.ACTIVE and now < self.expires_at
-
     def verify(self, candidate: CodeHash, now: datetime, request_id: str | None = None) -> Verdict:
         """Judges one try and records its effect: success uses the code, a miss costs an attempt.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import formataddr, make_msgid
 
 import attrs
 
@@ -33,6 +33,3 @@ def build_mail(notification: Notification, sender: Sender, *, sent_at_header: st
 
 def _domain(sender: Sender) -> str:
     return sender.address.rpartition("@")[2] or "localhost"
-
-
-__all__ = ["Sender", "build_mail", "format_datetime"]

@@ -6,9 +6,10 @@ import asyncio
 import os
 import uuid
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
-from adapters.channels.mime import Sender, build_mail, format_datetime
+from adapters.channels.mime import Sender, build_mail
 from domain.notification import DeliveryResult, Notification
 
 

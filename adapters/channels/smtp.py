@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import ssl
 from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import aiosmtplib
 import attrs
 import structlog
 
 from adapters.channels.failover import PermanentDeliveryError, TransientDeliveryError
-from adapters.channels.mime import Sender, build_mail, format_datetime
+from adapters.channels.mime import Sender, build_mail
 from domain.notification import Notification
 
 log = structlog.get_logger(__name__)

@@ -11,9 +11,6 @@ class InMemoryTemplateStore:
     def __init__(self, templates: Iterable[NotificationTemplate] = ()) -> None:
         self._templates = {(t.name, t.language): t for t in templates}
 
-    def add(self, template: NotificationTemplate) -> None:
-        self._templates[(template.name, template.language)] = template
-
     async def find(self, name: str, language: str) -> NotificationTemplate | None:
         return self._templates.get((name, language))
 

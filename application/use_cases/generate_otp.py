@@ -159,6 +159,7 @@ class GenerateOtp:
         )
 
     async def _store_new_code(self, request: OtpRequest, code: str, otp_id: str) -> OneTimePassword:
+        code_hash = self._hasher.hash(code, client_id=request.client_id, channel=request.channel)
         for _ in range(SAVE_TRIES):
             now = self._clock.now()
             ledger = await self._repository.get(request.client_id, request.channel)
@@ -168,9 +169,7 @@ class GenerateOtp:
                 id=otp_id,
                 client_id=request.client_id,
                 channel=request.channel,
-                code_hash=self._hasher.hash(
-                    code, client_id=request.client_id, channel=request.channel
-                ),
+                code_hash=code_hash,
                 issued_at=now,
                 expires_at=now + self._policy.ttl,
                 attempts_left=self._policy.max_attempts,

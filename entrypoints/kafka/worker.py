@@ -210,20 +210,18 @@ class KafkaWorker:
                 return DEAD_LETTERED
             return dispatch.invalid(None, InvalidRequest(problem), route.flag, instance)
         body = prepared.body
-        use_case: Callable[..., Awaitable[dispatch.Outcome]]
-        if route.kind == "generate":
-            use_case = lambda: dispatch.generate(self._generate, body, instance, rid)  # noqa: E731
-        else:
-            use_case = lambda: dispatch.validate(self._validate, body, instance, rid)  # noqa: E731
-        async for attempt in stamina.retry_context(
-            on=DependencyUnavailable, attempts=None, timeout=None, wait_max=5.0
-        ):
-            with attempt:
-                outcome = await use_case()
-                if isinstance(outcome.error, DependencyUnavailable):
-                    # A store is down: wait for it rather than fail the engine's flow.
-                    raise outcome.error
-        return outcome.reply
+
+        async def run_use_case() -> dict[str, Any]:
+            if route.kind == "generate":
+                outcome = await dispatch.generate(self._generate, body, instance, rid)
+            else:
+                outcome = await dispatch.validate(self._validate, body, instance, rid)
+            if isinstance(outcome.error, DependencyUnavailable):
+                # A store is down: wait for it rather than fail the engine's flow.
+                raise outcome.error
+            return outcome.reply
+
+        return await self._retry(run_use_case)
 
     async def _dead_letter(self, record: Message, headers: HeaderList, reason: str) -> None:
         log.warning(

@@ -28,19 +28,17 @@ def use_smtp(
     harness: Harness,
     server: MailServer | None,
     sender: Sender = BANK,
-    **overrides: object,
+    password: str = PASSWORD,
 ) -> SmtpMailProvider:
     config = SmtpConfig(
         host="127.0.0.1",
         port=server.port if server else free_port(),
         security=server.security if server else "starttls",
         username=USER,
-        password=PASSWORD,
+        password=password,
         ca_file=str(server.ca_file) if server else None,
         timeout=5,
     )
-    for key, value in overrides.items():
-        object.__setattr__(config, key, value)
     provider = SmtpMailProvider(config, sender)
     harness.channels[Channel.MAIL] = FailoverChannel([provider], FAST)
     return provider
