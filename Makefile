@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format unit services services-down clean
+.PHONY: install run test lint format unit services services-down bench-store clean
 
 $(STAMP): pyproject.toml
 	@echo "==> installing the service and its tools into $(VENV) (first run takes a minute)"
@@ -19,11 +19,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/otp serve
 
-## Lint, types, import contracts, then every test tier against real Kafka and FerretDB.
+## Lint, types, import contracts, then every test tier against real Kafka and MongoDB-wire servers.
 test: lint services
 	@eval "$$($(BIN)/python scripts/services.py env)" && $(BIN)/pytest
 
-## Install (first time: downloads and a Go build, a few minutes) and start the test servers.
+## Install (first time: Maven Central downloads, seconds) and start the test servers.
 services: $(STAMP)
 	@$(BIN)/python scripts/services.py up
 
@@ -42,6 +42,10 @@ format: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit tests/bdd -m "not kafka and not mongo"
+
+## Store latency with 1,000 and 50,000 ledgers, MongoDB-wire server and SQLite (about a minute).
+bench-store: services
+	@eval "$$($(BIN)/python scripts/services.py env)" && $(BIN)/python bench/ledger_store.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache *.egg-info

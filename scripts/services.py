@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Installs, starts and stops the servers the tests need: Apache Kafka (KRaft) and FerretDB.
+"""Installs, starts and stops the test servers: Apache Kafka (KRaft) and a MongoDB-wire server.
 
-    scripts/services up | down | status | env
+    scripts/services up | down | status | env | install
 
 Downloads and builds are cached under $OTP_SERVICES_HOME (default ~/.cache/otp-service), never
-in the work tree. Kafka comes from Maven Central jars; FerretDB (SQLite backend) is embedded in
-the small Go program in scripts/ferretdb/, built from the Go module proxy.
+in the work tree. Both come from Maven Central jars: Kafka, and mongo-java-server on its H2 file
+backend, started by the small launcher in scripts/mongo_wire/ (compiled once into the cache).
+Each needs Java 17 or newer and Maven.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ MONGO_PORT = int(os.environ.get("OTP_MONGO_PORT", "37017"))
 KAFKA_VERSION = "4.1.1"
 LOG4J_VERSION = "2.25.3"
 SLF4J_VERSION = "2.0.17"
-FERRETDB_VERSION = "v1.24.2"
+MONGO_JAVA_SERVER_VERSION = "1.47.0"
 
-POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
+KAFKA_POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.otp-service</groupId>
   <artifactId>kafka-runtime</artifactId>
@@ -50,6 +51,21 @@ POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
       <version>{LOG4J_VERSION}</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId>
       <version>{LOG4J_VERSION}</version></dependency>
+  </dependencies>
+</project>
+"""
+
+MONGO_POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.otp-service</groupId>
+  <artifactId>mongo-wire-runtime</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>de.bwaldvogel</groupId><artifactId>mongo-java-server-h2-backend</artifactId>
+      <version>{MONGO_JAVA_SERVER_VERSION}</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId>
+      <version>{SLF4J_VERSION}</version></dependency>
   </dependencies>
 </project>
 """
@@ -90,9 +106,9 @@ def need(tool: str) -> str:
 
 
 NEEDS = {
-    "mvn": "fetch Kafka's jars",
-    "java": "run Kafka (Java 17 or newer)",
-    "go": "build the FerretDB server",
+    "mvn": "fetch the test servers' jars from Maven Central",
+    "java": "run Kafka and the MongoDB-wire server (Java 17 or newer)",
+    "javac": "compile the MongoDB-wire server's launcher (a JDK 17 or newer)",
 }
 
 
@@ -104,44 +120,53 @@ def kafka_home() -> Path:
 
 
 def install_kafka() -> Path:
-    home = kafka_home()
+    home = maven_runtime(kafka_home(), KAFKA_POM, f"Apache Kafka {KAFKA_VERSION}")
+    (home / "log4j2.properties").write_text(LOG4J2)
+    return home
+
+
+def maven_runtime(home: Path, pom: str, what: str) -> Path:
+    """Fetches the jars a POM names into ``home/lib`` once; returns ``home``."""
     stamp = home / "lib" / ".complete"
-    if stamp.exists():
+    if stamp.exists() and (home / "pom.xml").read_text() == pom:
         return home
     home.mkdir(parents=True, exist_ok=True)
-    (home / "pom.xml").write_text(POM)
-    say(f"fetching Apache Kafka {KAFKA_VERSION} jars from Maven Central (first time only)...")
+    (home / "pom.xml").write_text(pom)
+    say(f"fetching {what} jars from Maven Central (first time only)...")
     run(
         [need("mvn"), "-q", "-B", "dependency:copy-dependencies",
          "-DoutputDirectory=lib", "-DincludeScope=runtime"],
         home,
-        "Kafka jars",
+        f"{what} jars",
     )  # fmt: skip
-    (home / "log4j2.properties").write_text(LOG4J2)
     stamp.touch()
     return home
 
 
-def ferretdb_binary() -> Path:
-    return HOME / f"ferretdb-{FERRETDB_VERSION}" / "ferretdb-embedded"
+def mongo_home() -> Path:
+    return HOME / f"mongo-java-server-{MONGO_JAVA_SERVER_VERSION}"
 
 
-def install_ferretdb() -> Path:
-    binary = ferretdb_binary()
-    source = (HERE / "ferretdb" / "main.go").read_text()
-    build = binary.parent
-    if binary.exists() and (build / "main.go").read_text() == source:
-        return binary
-    build.mkdir(parents=True, exist_ok=True)
-    (build / "main.go").write_text(source)
-    go = need("go")
-    if not (build / "go.mod").exists():
-        run([go, "mod", "init", "otpservice/ferretdb-embedded"], build, "go mod init")
-    say(f"building FerretDB {FERRETDB_VERSION} from the Go module proxy (first time: ~3 min)...")
-    run([go, "get", f"github.com/FerretDB/FerretDB@{FERRETDB_VERSION}"], build, "go get")
-    run([go, "mod", "tidy"], build, "go mod tidy")
-    run([go, "build", "-o", binary.name, "."], build, "go build")
-    return binary
+LAUNCHER = "OtpMongoWireServer"
+
+
+def install_mongo() -> Path:
+    """The jars and the launcher compiled against them; rebuilt when the launcher changes."""
+    home = maven_runtime(mongo_home(), MONGO_POM, f"mongo-java-server {MONGO_JAVA_SERVER_VERSION}")
+    source = (HERE / "mongo_wire" / f"{LAUNCHER}.java").read_text()
+    classes = home / "classes"
+    copy = classes / f"{LAUNCHER}.java"
+    if copy.exists() and copy.read_text() == source and (classes / f"{LAUNCHER}.class").exists():
+        return home
+    shutil.rmtree(classes, ignore_errors=True)
+    classes.mkdir(parents=True)
+    copy.write_text(source)
+    run(
+        [need("javac"), "-d", str(classes), "-cp", str(home / "lib" / "*"), str(copy)],
+        home,
+        "MongoDB-wire launcher compile",
+    )
+    return home
 
 
 # ---------------------------------------------------------------- processes
@@ -277,18 +302,22 @@ def start_kafka() -> None:
 
 
 def start_mongo() -> None:
-    if running_pid("ferretdb") is not None and mongo_ready():
-        say(f"ferretdb already running on {HOST}:{MONGO_PORT}")
+    if running_pid("mongo") is not None and mongo_ready():
+        say(f"mongo already running on {HOST}:{MONGO_PORT}")
         return
-    binary = install_ferretdb()
-    data = RUN / "ferretdb-data"
+    home = install_mongo()
+    data = RUN / "mongo-data"
     data.mkdir(parents=True, exist_ok=True)
-    say(f"starting ferretdb on {HOST}:{MONGO_PORT}...")
+    say(f"starting mongo (mongo-java-server, H2 file backend) on {HOST}:{MONGO_PORT}...")
+    classpath = os.pathsep.join([str(home / "lib" / "*"), str(home / "classes")])
     log = spawn(
-        "ferretdb", [str(binary), "-listen", f"{HOST}:{MONGO_PORT}", "-data", f"{data}/"], RUN
-    )
-    wait_until(mongo_ready, "ferretdb", log)
-    say("ferretdb ready")
+        "mongo",
+        [need("java"), "-Xms128m", "-Xmx768m", "-XX:+UseSerialGC", "-cp", classpath, LAUNCHER,
+         HOST, str(MONGO_PORT), str(data / "otp.mv")],
+        RUN,
+    )  # fmt: skip
+    wait_until(mongo_ready, "mongo", log)
+    say("mongo ready")
 
 
 def stop(name: str) -> None:
@@ -320,17 +349,17 @@ def main() -> None:
     action = parser.parse_args().action
     if action == "install":
         install_kafka()
-        install_ferretdb()
+        install_mongo()
     elif action == "up":
         start_mongo()
         start_kafka()
     elif action == "down":
         stop("kafka")
-        stop("ferretdb")
+        stop("mongo")
     elif action == "status":
         for name, port, ready in (
             ("kafka", KAFKA_PORT, kafka_ready),
-            ("ferretdb", MONGO_PORT, mongo_ready),
+            ("mongo", MONGO_PORT, mongo_ready),
         ):
             state = "ready" if running_pid(name) and ready() else "stopped"
             print(f"{name}\t{HOST}:{port}\t{state}")

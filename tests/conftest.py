@@ -22,7 +22,7 @@ def harness() -> Iterator[Harness]:
 
 REAL_SERVERS = {
     "kafka": "Kafka",
-    "mongo": "MongoDB-wire (FerretDB)",
+    "mongo": "MongoDB-wire (mongo-java-server)",
     "smtp": "SMTP (aiosmtpd)",
     "sms_provider": "SMS provider API (local HTTP)",
 }
