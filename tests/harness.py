@@ -142,6 +142,11 @@ class Harness:
         assert match is not None
         return match.group(1)
 
+    def sent_codes(self, channel: Channel = Channel.SMS) -> list[str]:
+        """Every code sent on ``channel``, oldest first."""
+        sent = (self.sms if channel is Channel.SMS else self.mail).sent
+        return [m.group(1) for n in sent if (m := _CODE.search(n.message.text)) is not None]
+
     def advance(self, seconds: float) -> None:
         self.clock.advance(timedelta(seconds=seconds))
 

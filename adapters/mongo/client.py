@@ -38,7 +38,8 @@ async def _ttl_index(db: AsyncDatabase[Document], collection: str, field: str) -
     try:
         await db[collection].create_index(field, expireAfterSeconds=0)
     except OperationFailure as exc:
-        # FerretDB and some managed services lack TTL indexes; the periodic purge covers them.
+        # Some MongoDB-wire servers refuse TTL indexes (and some accept one without running it):
+        # the periodic purge covers both, so expiry never depends on the server's TTL monitor.
         log.info("mongo.ttl_index_unsupported", collection=collection, reason=exc.code)
         await db[collection].create_index(field)
         return False
@@ -48,7 +49,7 @@ async def _ttl_index(db: AsyncDatabase[Document], collection: str, field: str) -
 async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     """Creates the unique and expiry indexes; idempotent, run at start-up."""
     try:
-        # Uniqueness comes from _id everywhere (see MongoOtpRepository); these serve expiry.
+        # Uniqueness and look-ups come from _id everywhere; these indexes serve expiry only.
         await _ttl_index(db, LEDGERS, "retainUntilDate")
         await _ttl_index(db, PROCESSED, "keepUntil")
     except PyMongoError as exc:

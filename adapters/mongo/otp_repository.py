@@ -1,4 +1,4 @@
-"""The production OTP repository: the versions of each (clientId, channel) ledger in MongoDB."""
+"""The production OTP repository: one MongoDB document per (clientId, channel) ledger."""
 
 from __future__ import annotations
 
@@ -25,53 +25,43 @@ def ledger_key(client_id: str, channel: Channel) -> str:
     return f"{channel.value}:{client_id}"
 
 
-def version_id(key: str, version: int) -> str:
-    return f"{key}#{version:010d}"
-
-
 class MongoOtpRepository:
-    """Each save inserts the ledger's next version under ``_id = <key>#<version>``: of two
-    racing writers exactly one inserts it. A read walks the versions from the first to the
-    newest; a ledger has few (bounded by the send cap and the attempt limit) and all go when
-    it is purged.
+    """A ledger is the document ``_id = <channel>:<clientId>`` with a ``version`` field.
 
-    Why inserts and not a conditional update: a unique-key insert is atomic on every
-    MongoDB-wire server, while FerretDB's conditional updates (``findAndModify`` included) let
-    two racing writers both match under load. Why ``_id`` lookups only: FerretDB answers them
-    from its primary key in ~2 ms and scans the collection for other filters and for updates
-    (docs/decisions.md).
+    Every change is compare-and-set on MongoDB's single-document atomicity: the first save
+    inserts (a duplicate key means another writer won), later saves update only the version
+    that was read (no match means another writer won). A read is one look-up by ``_id``.
+    ``retainUntilDate`` (a BSON date) drives expiry: a TTL index where the server runs one,
+    and ``purge`` everywhere; both only remove a ledger whose code is over and whose sends no
+    longer count, because every save moves that date past both.
     """
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._versions = db[LEDGERS]
+        self._ledgers = db[LEDGERS]
         self._db = db
 
     async def get(self, client_id: str, channel: Channel) -> OtpLedger | None:
-        key = ledger_key(client_id, channel)
-        newest: dict[str, Any] | None = None
         try:
-            while True:
-                version = newest["version"] + 1 if newest is not None else 1
-                following = await self._versions.find_one({"_id": version_id(key, version)})
-                if following is None:
-                    break
-                newest = following["ledger"]
+            doc = await self._ledgers.find_one({"_id": ledger_key(client_id, channel)})
         except PyMongoError as exc:
             raise _unavailable(exc) from None
-        return ledger_from_document(newest) if newest is not None else None
+        return ledger_from_document(doc) if doc is not None else None
 
     async def save(self, ledger: OtpLedger) -> None:
         key = ledger_key(ledger.client_id, ledger.channel)
-        doc = ledger_to_document(ledger)
-        doc["version"] = ledger.version + 1
+        fields: dict[str, Any] = ledger_to_document(ledger)
+        del fields["version"]
+        fields["retainUntilDate"] = ledger.retain_until
         try:
-            await self._versions.insert_one(
-                {
-                    "_id": version_id(key, doc["version"]),
-                    "ledger": doc,
-                    "retainUntilDate": ledger.retain_until,
-                }
-            )
+            if ledger.version == 0:
+                await self._ledgers.insert_one({"_id": key, "version": 1, **fields})
+            else:
+                result = await self._ledgers.update_one(
+                    {"_id": key, "version": ledger.version},
+                    {"$set": fields, "$inc": {"version": 1}},
+                )
+                if result.matched_count == 0:
+                    raise StaleLedger((ledger.client_id, ledger.channel.value))
         except DuplicateKeyError:
             raise StaleLedger((ledger.client_id, ledger.channel.value)) from None
         except PyMongoError as exc:
@@ -80,7 +70,7 @@ class MongoOtpRepository:
 
     async def purge(self, now: datetime) -> int:
         try:
-            result = await self._versions.delete_many({"retainUntilDate": {"$lt": now}})
+            result = await self._ledgers.delete_many({"retainUntilDate": {"$lt": now}})
         except PyMongoError as exc:
             raise _unavailable(exc) from None
         return result.deleted_count

@@ -46,7 +46,7 @@ def template_from_document(doc: dict[str, Any]) -> NotificationTemplate:
 
 
 def _template_id(name: str, language: str) -> str:
-    # Looked up by _id: FerretDB scans the collection for any other filter.
+    # One document per (name, language), found by its primary key.
     return f"{name}:{language}"
 
 

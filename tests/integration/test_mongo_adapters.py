@@ -1,33 +1,50 @@
-"""The MongoDB adapters against the real MongoDB-wire server (FerretDB from scripts/services)."""
+"""The MongoDB adapters against the real MongoDB-wire server that scripts/services starts."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
+from adapters.clock import ManualClock
 from adapters.mongo.client import Document, connect, ensure_indexes
 from adapters.mongo.otp_repository import MongoOtpRepository
 from adapters.mongo.processed_requests import MongoProcessedRequests
 from adapters.mongo.template_store import MongoTemplateStore
-from application.ports import StaleLedger
 from domain.channel import Channel
 from domain.errors import DependencyUnavailable
-from domain.ledger import OtpLedger
-from entrypoints import dispatch
-from tests.harness import MAIL_TEMPLATE, SMS_TEMPLATE, Harness, wrong_code
+from tests.harness import MAIL_TEMPLATE, SMS_TEMPLATE, Harness
 from tests.integration.servers import fresh_database_name, mongo_uri
 
 pytestmark = [pytest.mark.integration, pytest.mark.mongo]
 
 
+class CommandCounter(monitoring.CommandListener):
+    """Records the name of every command the driver sends."""
+
+    def __init__(self) -> None:
+        self.commands: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.commands.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
+
+
 @pytest.fixture
 def mongo_harness() -> Iterator[tuple[Harness, AsyncDatabase[Document]]]:
     harness = Harness()
+    # Real time: a MongoDB TTL monitor must not see the test's documents as long expired.
+    harness.clock = ManualClock(datetime.now(UTC))
     client = connect(mongo_uri())
     db = client[fresh_database_name()]
     harness.run(ensure_indexes(db))
@@ -38,76 +55,44 @@ def mongo_harness() -> Iterator[tuple[Harness, AsyncDatabase[Document]]]:
     harness.close()
 
 
-def test_a_stale_save_is_refused(mongo_harness: tuple[Harness, Any]) -> None:
-    harness, _ = mongo_harness
-    harness.generate()
-    repo = harness.repository
-    first = harness.run(repo.get("c1", Channel.SMS))
-    second = harness.run(repo.get("c1", Channel.SMS))
-    harness.run(repo.save(first))
-    with pytest.raises(StaleLedger):
-        harness.run(repo.save(second))
-
-
-def test_the_unique_index_lets_one_of_two_first_saves_win(
-    mongo_harness: tuple[Harness, Any],
-) -> None:
-    harness, _ = mongo_harness
-    repo = harness.repository
-    harness.run(repo.save(OtpLedger(client_id="n", channel=Channel.MAIL)))
-    with pytest.raises(StaleLedger):
-        harness.run(repo.save(OtpLedger(client_id="n", channel=Channel.MAIL)))
-
-
-def test_thirty_concurrent_validations_of_one_code_accept_exactly_one(
-    mongo_harness: tuple[Harness, Any],
-) -> None:
-    harness, _ = mongo_harness
-    harness.generate()
-    body = {"clientId": "c1", "channel": "SMS", "otp": harness.last_code()}
-
-    async def thirty() -> list[bool]:
-        outcomes = await asyncio.gather(
-            *(dispatch.validate(harness.validate_use_case, body) for _ in range(30))
-        )
-        return [bool(o.reply["otpValid"]) for o in outcomes]
-
-    assert sorted(harness.run(thirty())) == [False] * 29 + [True]
-
-
-def test_concurrent_wrong_tries_are_each_counted(mongo_harness: tuple[Harness, Any]) -> None:
-    harness, _ = mongo_harness
-    harness.generate()
-    body = {"clientId": "c1", "channel": "SMS", "otp": wrong_code(harness.last_code())}
-
-    async def tries() -> list[str]:
-        outcomes = await asyncio.gather(
-            *(dispatch.validate(harness.validate_use_case, body) for _ in range(8))
-        )
-        return [str(o.reply["errorCode"]) for o in outcomes]
-
-    codes = harness.run(tries())
-    assert (codes.count("OTP_MISMATCH"), codes.count("OTP_ATTEMPTS_EXCEEDED")) == (4, 4)
-
-
 def test_documents_hold_the_hash_never_the_code(mongo_harness: tuple[Harness, Any]) -> None:
     harness, db = mongo_harness
     harness.generate()
     code = harness.last_code()
     documents = harness.run(db["otp_ledgers"].find({}).to_list())
-    assert documents and all(d["ledger"]["current"]["hash"] for d in documents)
+    assert documents and all(d["current"]["hash"] for d in documents)
     assert code not in repr(documents)
 
 
-def test_purge_removes_what_is_past_retention(mongo_harness: tuple[Harness, Any]) -> None:
-    harness, _ = mongo_harness
-    harness.generate(clientId="old")
-    harness.advance(300)
-    harness.generate(clientId="new")
-    harness.advance(400)
-    assert harness.run(harness.repository.purge(harness.clock.now())) >= 1
-    assert harness.run(harness.repository.get("old", Channel.SMS)) is None
-    assert harness.run(harness.repository.get("new", Channel.SMS)) is not None
+def test_a_ledger_is_one_document_changed_in_place(mongo_harness: tuple[Harness, Any]) -> None:
+    harness, db = mongo_harness
+    harness.generate()
+    harness.advance(60)
+    harness.generate()
+    assert harness.validate(harness.last_code())["otpValid"] is True
+    documents = harness.run(db["otp_ledgers"].find({}).to_list())
+    assert [(d["_id"], d["version"]) for d in documents] == [("SMS:c1", 3)]
+    retain = documents[0]["retainUntilDate"]
+    assert isinstance(retain, datetime) and retain > harness.clock.now()
+
+
+def test_a_read_is_one_round_trip_however_often_the_ledger_changed(
+    mongo_harness: tuple[Harness, Any],
+) -> None:
+    harness, db = mongo_harness
+    counting = CommandCounter()
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        mongo_uri(), tz_aware=True, event_listeners=[counting]
+    )
+    repository = MongoOtpRepository(client[db.name])
+    for _ in range(5):
+        harness.generate()
+        harness.advance(31)
+    counting.commands.clear()
+    ledger = harness.run(repository.get("c1", Channel.SMS))
+    assert ledger.version == 5
+    assert counting.commands == ["find"]
+    harness.run(client.close())
 
 
 def test_processed_replies_keep_the_first_answer(mongo_harness: tuple[Harness, Any]) -> None:
