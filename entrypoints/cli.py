@@ -224,7 +224,7 @@ def import_templates(source: Path | None) -> None:
 
     async def action(container: Container, settings: Settings) -> list[str]:
         files = await resolve(container.adapters.file_templates)
-        target = await resolve(container.adapters.templates)
+        target = await resolve(container.adapters.mongo_templates)
         loaded = []
         for name in await files.names():
             for language in await files.languages(name):

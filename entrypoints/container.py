@@ -174,10 +174,11 @@ class Adapters(containers.DeclarativeContainer):
         mongo=providers.Singleton(MongoProcessedRequests, gateways.mongo),
     )
     file_templates = providers.Singleton(FileTemplateStore, settings.provided.templates_dir)
+    mongo_templates = providers.Singleton(MongoTemplateStore, gateways.mongo)
     templates = providers.Selector(
-        storage,
-        sqlite=file_templates,
-        mongo=providers.Singleton(MongoTemplateStore, gateways.mongo),
+        settings.provided.template_store,
+        files=file_templates,
+        mongo=mongo_templates,
     )
     renderer = providers.Singleton(JinjaTemplateRenderer)
     retry = settings.provided.delivery.retry

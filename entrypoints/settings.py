@@ -52,6 +52,26 @@ class KafkaSettings:
         )
 
 
+TEMPLATE_STORES = ("files", "mongo")
+
+
+def template_store_kind(env: Mapping[str, str], templates_dir: Path, mongo: bool) -> str:
+    """``TEMPLATE_STORE``, or by default the folder when it exists, else MongoDB when configured.
+
+    Codes and templates are separate ports: keeping codes in MongoDB does not force templates
+    there, and templates in MongoDB do not need codes there either (both need MONGODB_URI).
+    """
+    chosen = optional(env, "TEMPLATE_STORE")
+    if chosen is None:
+        return "mongo" if mongo and not templates_dir.is_dir() else "files"
+    kind = chosen.strip().lower()
+    if kind not in TEMPLATE_STORES:
+        raise SettingsError(f"TEMPLATE_STORE must be one of {', '.join(TEMPLATE_STORES)}")
+    if kind == "mongo" and not mongo:
+        raise SettingsError("TEMPLATE_STORE=mongo needs MONGODB_URI")
+    return kind
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     policy: OtpPolicy
@@ -62,6 +82,9 @@ class Settings:
     sqlite_path: Path = Path("var/otp.sqlite3")
     outbox_dir: Path = Path("var/outbox")
     templates_dir: Path = Path("templates")
+    template_store: str = attrs.field(
+        default="files", validator=attrs.validators.in_(TEMPLATE_STORES)
+    )
     hash_key: str | None = attrs.field(default=None, repr=False)
     hash_previous_keys: tuple[str, ...] = attrs.field(default=(), repr=False)
     hash_key_file: Path = Path("var/otp-hash.key")
@@ -107,6 +130,8 @@ class Settings:
                 raise
             raise SettingsError(f"OTP policy out of range: {exc}") from None
         previous = optional(env, "OTP_HASH_PREVIOUS_KEYS")
+        templates_dir = Path(text(env, "templates", "TEMPLATES_DIR"))
+        mongodb_uri = optional(env, "MONGODB_URI", "SPRING_DATA_MONGODB_URI")
         settings = cls(
             policy=policy,
             default_language=text(env, "en", "OTP_DEFAULT_LANGUAGE").lower(),
@@ -115,7 +140,8 @@ class Settings:
             http_max_body_bytes=env_int(env, 65536, "HTTP_MAX_BODY_BYTES"),
             sqlite_path=Path(text(env, "var/otp.sqlite3", "SQLITE_PATH")),
             outbox_dir=Path(text(env, "var/outbox", "OUTBOX_DIR")),
-            templates_dir=Path(text(env, "templates", "TEMPLATES_DIR")),
+            templates_dir=templates_dir,
+            template_store=template_store_kind(env, templates_dir, mongodb_uri is not None),
             hash_key=optional(env, "OTP_HASH_KEY"),
             hash_previous_keys=tuple(k for k in (previous or "").split(",") if k.strip()),
             hash_key_file=Path(text(env, "var/otp-hash.key", "OTP_HASH_KEY_FILE")),
@@ -126,7 +152,7 @@ class Settings:
             sms_default_region=optional(env, "SMS_DEFAULT_REGION"),
             log_format=text(env, "console", "LOG_FORMAT").lower(),
             log_level=text(env, "INFO", "LOG_LEVEL").upper(),
-            mongodb_uri=optional(env, "MONGODB_URI", "SPRING_DATA_MONGODB_URI"),
+            mongodb_uri=mongodb_uri,
             mongodb_database=optional(env, "MONGODB_DATABASE"),
             mongodb_timeout_ms=env_int(env, 5000, "MONGODB_TIMEOUT_MS"),
             kafka=KafkaSettings.from_env(env),

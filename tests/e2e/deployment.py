@@ -37,6 +37,7 @@ class Deployment:
             "KAFKA_CONSUMER_GROUP_ID": f"otp-{database}",
             "MONGODB_URI": mongo_uri().rsplit("/", 1)[0] + f"/{database}",
             "OTP_HASH_KEY": HASH_KEY,
+            "TEMPLATE_STORE": "mongo",
             "OUTBOX_DIR": str(workdir / "outbox"),
             "KAFKA_MAX_IN_FLIGHT": "32",
             **self.topics.env(),

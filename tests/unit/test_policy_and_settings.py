@@ -99,3 +99,29 @@ def test_sms_providers_keep_their_failover_order_and_hide_tokens() -> None:
     assert settings.delivery.sms_providers == ("webhook", "twilio")
     assert "hook-token-secret" not in repr(settings)
     assert "twilio-token-secret" not in repr(settings)
+
+
+def test_templates_come_from_the_folder_even_when_codes_are_in_mongodb(tmp_path: Path) -> None:
+    env = {"MONGODB_URI": "mongodb://db/otp", "OTP_HASH_KEY": "k" * 32}
+    settings = Settings.from_env({**env, "TEMPLATES_DIR": str(tmp_path)})
+    assert settings.template_store == "files"
+    missing = Settings.from_env({**env, "TEMPLATES_DIR": str(tmp_path / "none")})
+    assert missing.template_store == "mongo"
+    chosen = Settings.from_env({**env, "TEMPLATES_DIR": str(tmp_path), "TEMPLATE_STORE": "Mongo"})
+    assert chosen.template_store == "mongo"
+
+
+def test_the_embedded_default_keeps_templates_in_files(tmp_path: Path) -> None:
+    assert Settings.from_env({"TEMPLATES_DIR": str(tmp_path / "none")}).template_store == "files"
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"TEMPLATE_STORE": "redis"}, "TEMPLATE_STORE must be one of files, mongo"),
+        ({"TEMPLATE_STORE": "mongo"}, "TEMPLATE_STORE=mongo needs MONGODB_URI"),
+    ],
+)
+def test_a_template_store_that_cannot_be_used_is_refused(env: dict[str, str], says: str) -> None:
+    with pytest.raises(SettingsError, match=says):
+        Settings.from_env(env)
