@@ -22,7 +22,7 @@ from entrypoints import dispatch
 from entrypoints.container import Container, resolve
 from entrypoints.http.app import create_app
 from entrypoints.logging import configure_logging
-from entrypoints.runtime import running_container, running_services, serving
+from entrypoints.runtime import Supervisor, running_container, running_services, serving
 from entrypoints.settings import Settings, SettingsError
 
 log = structlog.get_logger(__name__)
@@ -62,10 +62,12 @@ def main() -> None:
 def serve(host: str | None, port: int | None) -> None:
     """Serve the HTTP API until SIGTERM or Ctrl-C."""
     settings = _settings()
+    supervisor = Supervisor()
     app = create_app(
-        lambda: serving(settings),
+        lambda: serving(settings, supervisor),
         max_body_bytes=settings.http_max_body_bytes,
         purge_every=settings.purge_interval_seconds,
+        supervisor=supervisor,
     )
     config = uvicorn.Config(
         app,
@@ -76,7 +78,12 @@ def serve(host: str | None, port: int | None) -> None:
         lifespan="on",
     )
     log.info("http.serving", url=f"http://{config.host}:{config.port}")
-    GracefulServer(config).run()
+    server = GracefulServer(config)
+    # A consumer that ended on its own stops the whole process, non-zero, for a restart.
+    supervisor.on_failure.append(lambda: setattr(server, "should_exit", True))
+    server.run()
+    if supervisor.failed is not None:
+        raise SystemExit(f"otp serve: {supervisor.failed}")
 
 
 class GracefulServer(uvicorn.Server):

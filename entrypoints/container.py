@@ -63,8 +63,10 @@ def kafka_producer_config(settings: Settings) -> dict[str, Any]:
     assert settings.kafka is not None
     return {
         "bootstrap.servers": settings.kafka.bootstrap_servers,
-        # A dead-letter record carries the original bytes plus headers: leave room for both.
-        "message.max.bytes": max(1_048_576, 2 * settings.kafka.message_max_bytes),
+        # What the broker accepts (its message.max.bytes): larger replies and dead letters are
+        # cut to fit before they are sent, never retried.
+        "message.max.bytes": settings.kafka.message_max_bytes,
+        "reconnect.backoff.max.ms": 1000,
     }
 
 

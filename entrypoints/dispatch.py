@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,14 +29,34 @@ class Outcome:
     error: OtpError | None
 
 
+def _no_constant(name: str) -> object:
+    raise InvalidRequest(f"The body holds {name}, which JSON does not allow.")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidRequest(f"The number {text[:40]} is too large.")
+    return value
+
+
 def parse_object(raw: bytes) -> dict[str, Any]:
-    """Decodes a UTF-8 JSON object or raises ``InvalidRequest`` saying what is wrong."""
+    """Decodes a UTF-8 JSON object or raises ``InvalidRequest`` saying what is wrong.
+
+    Whatever the bytes, the only exception is ``InvalidRequest``: a value nested too deep, an
+    integer too long to convert, NaN or an infinite number are refused like any bad JSON.
+    """
     try:
-        value = json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
     except UnicodeDecodeError:
         raise InvalidRequest("The body is not UTF-8 text.") from None
     except json.JSONDecodeError as exc:
         raise InvalidRequest(f"The body is not valid JSON ({exc.msg}, at {exc.pos}).") from None
+    except RecursionError:
+        raise InvalidRequest("The body is nested too deeply.") from None
+    except ValueError:
+        # int() refuses integers of more than sys.get_int_max_str_digits() digits.
+        raise InvalidRequest("The body holds a number too long to read.") from None
     if not isinstance(value, dict):
         raise InvalidRequest(f"The body must be a JSON object, not {type(value).__name__}.")
     return value

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import attrs
 import structlog
 
+from adapters.kafka.admin import ensure_topics
 from application.ports import OtpRepository, ProcessedRequests
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.validate_otp import ValidateOtp
-from entrypoints.container import Container, resolve
+from entrypoints.container import Container, kafka_producer_config, resolve
 from entrypoints.kafka.worker import KafkaWorker
 from entrypoints.settings import Settings
 
@@ -28,6 +29,23 @@ class Services:
     purgeable: tuple[OtpRepository | ProcessedRequests, ...] = ()
     # The Kafka consumer, when one runs: the service is not ready once it has stopped.
     background: asyncio.Task[None] | None = None
+    worker: KafkaWorker | None = None
+
+
+@attrs.define
+class Supervisor:
+    """What ``otp serve`` learns of its background work: a consumer that ended on its own
+    makes the process exit non-zero, so that an orchestrator restarts it."""
+
+    failed: str | None = None
+    on_failure: list[Callable[[], None]] = attrs.field(factory=list)
+
+    def fail(self, reason: str) -> None:
+        if self.failed is None:
+            self.failed = reason
+            log.error("service.failed", reason=reason)
+            for callback in self.on_failure:
+                callback()
 
 
 @contextlib.asynccontextmanager
@@ -59,13 +77,23 @@ async def _services(container: Container) -> Services:
 
 
 @contextlib.asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[Services]:
+async def serving(
+    settings: Settings, supervisor: Supervisor | None = None
+) -> AsyncIterator[Services]:
     """What ``otp serve`` runs beside HTTP: the Kafka worker, when brokers are configured."""
+    supervisor = supervisor or Supervisor()
     async with running_container(settings) as container:
         services = await _services(container)
         if settings.kafka is None:
             yield services
             return
+        if settings.kafka.create_topics:
+            await ensure_topics(
+                kafka_producer_config(settings),
+                settings.kafka.own_topics,
+                settings.kafka.topic_partitions,
+                settings.kafka.topic_replication_factor,
+            )
         worker = KafkaWorker(
             settings=settings.kafka,
             generate=services.generate,
@@ -74,17 +102,20 @@ async def serving(settings: Settings) -> AsyncIterator[Services]:
             publisher=await resolve(container.gateways.kafka_publisher),
             clock=await resolve(container.adapters.clock),
             keep_replies=settings.processed_ttl,
+            grace_seconds=settings.shutdown_grace_seconds,
         )
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop), name="kafka-worker")
-        task.add_done_callback(_report_stop)
+
+        def ended(done: asyncio.Task[None]) -> None:
+            if stop.is_set():
+                return
+            failure = None if done.cancelled() else done.exception()
+            supervisor.fail(f"the Kafka consumer ended: {failure!r}")
+
+        task.add_done_callback(ended)
         try:
-            yield attrs.evolve(services, background=task)
+            yield attrs.evolve(services, background=task, worker=worker)
         finally:
             stop.set()
             await asyncio.gather(task, return_exceptions=True)
-
-
-def _report_stop(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("kafka.worker_failed", error=repr(task.exception()))

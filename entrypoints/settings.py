@@ -10,7 +10,7 @@ import attrs
 
 from domain.policy import OtpPolicy
 from entrypoints.delivery_settings import DeliverySettings
-from entrypoints.settings_env import SettingsError, env_int, optional, text
+from entrypoints.settings_env import SettingsError, env_bool, env_int, optional, text
 
 __all__ = ["DeliverySettings", "KafkaSettings", "Settings", "SettingsError"]
 
@@ -27,6 +27,11 @@ class KafkaSettings:
     notification_external_out: str = "ai.flowx.plugin.notification.external.out.v1"
     message_max_bytes: int = 1_048_576
     max_in_flight: int = 64
+    assignor: str = "roundrobin"
+    metadata_refresh_ms: int = 5000
+    create_topics: bool = False
+    topic_partitions: int = -1
+    topic_replication_factor: int = -1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> KafkaSettings | None:
@@ -49,7 +54,33 @@ class KafkaSettings:
             ),
             message_max_bytes=env_int(env, defaults.message_max_bytes, "KAFKA_MESSAGE_MAX_BYTES"),
             max_in_flight=env_int(env, defaults.max_in_flight, "KAFKA_MAX_IN_FLIGHT"),
+            assignor=_assignor(text(env, defaults.assignor, "KAFKA_PARTITION_ASSIGNOR")),
+            metadata_refresh_ms=env_int(
+                env, defaults.metadata_refresh_ms, "KAFKA_METADATA_REFRESH_MS"
+            ),
+            create_topics=env_bool(env, defaults.create_topics, "KAFKA_CREATE_TOPICS"),
+            topic_partitions=env_int(env, defaults.topic_partitions, "KAFKA_TOPIC_PARTITIONS"),
+            topic_replication_factor=env_int(
+                env, defaults.topic_replication_factor, "KAFKA_TOPIC_REPLICATION_FACTOR"
+            ),
         )
+
+    @property
+    def own_topics(self) -> tuple[str, ...]:
+        """The topics this service reads or writes, created at start with KAFKA_CREATE_TOPICS."""
+        return (
+            self.generate_in, self.generate_out, self.validate_in, self.validate_out,
+            self.dead_letter,
+        )  # fmt: skip
+
+
+ASSIGNORS = ("roundrobin", "range", "cooperative-sticky")
+
+
+def _assignor(name: str) -> str:
+    if name not in ASSIGNORS:
+        raise SettingsError(f"KAFKA_PARTITION_ASSIGNOR must be one of {', '.join(ASSIGNORS)}")
+    return name
 
 
 TEMPLATE_STORES = ("files", "mongo")
@@ -100,6 +131,7 @@ class Settings:
     delivery: DeliverySettings = DeliverySettings()
     processed_ttl: timedelta = timedelta(days=1)
     purge_interval_seconds: float = 60.0
+    shutdown_grace_seconds: float = 30.0
 
     @property
     def uses_shared_state(self) -> bool:
@@ -159,6 +191,7 @@ class Settings:
             delivery=DeliverySettings.from_env(env),
             processed_ttl=timedelta(seconds=env_int(env, 86400, "PROCESSED_REQUEST_TTL_SECONDS")),
             purge_interval_seconds=env_int(env, 60, "PURGE_INTERVAL_SECONDS"),
+            shutdown_grace_seconds=env_int(env, 30, "SHUTDOWN_GRACE_SECONDS"),
         )
         if settings.uses_shared_state and settings.hash_key is None:
             raise SettingsError(

@@ -11,9 +11,30 @@ import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from application.ports import Headers
-from domain.errors import DependencyUnavailable
+from domain.errors import DependencyUnavailable, InternalError, OtpError
 
 log = structlog.get_logger(__name__)
+
+# Errors no retry can cure: the record itself, its topic or our rights are at fault.
+PERMANENT = frozenset(
+    {
+        KafkaError.MSG_SIZE_TOO_LARGE,
+        KafkaError.INVALID_MSG_SIZE,
+        KafkaError.RECORD_LIST_TOO_LARGE,
+        KafkaError.INVALID_RECORD,
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+        KafkaError.TOPIC_EXCEPTION,
+        KafkaError._INVALID_ARG,
+    }
+)
+
+
+def publish_error(error: KafkaError) -> OtpError:
+    """Permanent errors (``InternalError``) are not retried; the rest mean the broker is away."""
+    if error.code() in PERMANENT:
+        return InternalError(f"Kafka refused the record: {error.str()}.")
+    return DependencyUnavailable(f"Kafka did not take the record: {error.str()}.")
 
 
 class KafkaMessagePublisher:
@@ -55,7 +76,7 @@ class KafkaMessagePublisher:
                 # The local queue is full: let the poller drain it.
                 await asyncio.sleep(0.05)
             except KafkaException as exc:
-                raise DependencyUnavailable(f"Kafka refused the record: {exc.args[0]}.") from None
+                raise publish_error(exc.args[0]) from None
         await delivered
 
     def close(self, timeout: float = 10.0) -> None:
@@ -72,9 +93,7 @@ def _settle(future: asyncio.Future[None], error: KafkaError | None) -> None:
     if error is None:
         future.set_result(None)
     else:
-        future.set_exception(
-            DependencyUnavailable(f"Kafka did not take the record: {error.str()}.")
-        )
+        future.set_exception(publish_error(error))
 
 
 async def kafka_publisher(config: dict[str, Any]) -> AsyncIterator[KafkaMessagePublisher]:

@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from bson.errors import BSONError
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import (
+    ConnectionFailure,
+    ExecutionTimeout,
+    OperationFailure,
+    PyMongoError,
+    WTimeoutError,
+)
 
-from domain.errors import DependencyUnavailable
+from domain.errors import DependencyUnavailable, InternalError, OtpError
 
 log = structlog.get_logger(__name__)
 
@@ -18,6 +25,28 @@ Document = dict[str, Any]
 LEDGERS = "otp_ledgers"
 PROCESSED = "processed_requests"
 TEMPLATES = "templates"
+
+
+# Server answers that mean "not now" (elections, shutdown, overload), not "never".
+TRANSIENT_CODES = frozenset(
+    {6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 46841, 50915}
+)
+
+StoreFailure = (PyMongoError, BSONError)
+
+
+def store_error(exc: PyMongoError | BSONError, store: str) -> OtpError:
+    """Classifies a driver error once: ``DependencyUnavailable`` (retry while the server is
+    away) or ``InternalError`` (the server or the driver refused this operation for good)."""
+    name = type(exc).__name__
+    if isinstance(exc, ConnectionFailure | ExecutionTimeout | WTimeoutError):
+        return DependencyUnavailable(f"{store} is unavailable: {name}.")
+    if isinstance(exc, PyMongoError) and (
+        exc.has_error_label("RetryableWriteError")
+        or (isinstance(exc, OperationFailure) and exc.code in TRANSIENT_CODES)
+    ):
+        return DependencyUnavailable(f"{store} is unavailable: {name}.")
+    return InternalError(f"{store} refused the operation: {name}.")
 
 
 def connect(uri: str, timeout_ms: int = 5000) -> AsyncMongoClient[Document]:
@@ -52,5 +81,5 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
         # Uniqueness and look-ups come from _id everywhere; these indexes serve expiry only.
         await _ttl_index(db, LEDGERS, "retainUntilDate")
         await _ttl_index(db, PROCESSED, "keepUntil")
-    except PyMongoError as exc:
-        raise DependencyUnavailable(f"MongoDB is unavailable: {type(exc).__name__}.") from None
+    except StoreFailure as exc:
+        raise store_error(exc, "MongoDB") from None

@@ -6,18 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
-from adapters.mongo.client import LEDGERS, Document
+from adapters.mongo.client import LEDGERS, Document, StoreFailure, store_error
 from adapters.repositories.documents import ledger_from_document, ledger_to_document
 from application.ports import StaleLedger
 from domain.channel import Channel
-from domain.errors import DependencyUnavailable
 from domain.ledger import OtpLedger
-
-
-def _unavailable(exc: PyMongoError) -> DependencyUnavailable:
-    return DependencyUnavailable(f"The OTP store is unavailable: {type(exc).__name__}.")
 
 
 def ledger_key(client_id: str, channel: Channel) -> str:
@@ -43,8 +38,8 @@ class MongoOtpRepository:
     async def get(self, client_id: str, channel: Channel) -> OtpLedger | None:
         try:
             doc = await self._ledgers.find_one({"_id": ledger_key(client_id, channel)})
-        except PyMongoError as exc:
-            raise _unavailable(exc) from None
+        except StoreFailure as exc:
+            raise store_error(exc, "The OTP store") from None
         return ledger_from_document(doc) if doc is not None else None
 
     async def save(self, ledger: OtpLedger) -> None:
@@ -64,19 +59,19 @@ class MongoOtpRepository:
                     raise StaleLedger((ledger.client_id, ledger.channel.value))
         except DuplicateKeyError:
             raise StaleLedger((ledger.client_id, ledger.channel.value)) from None
-        except PyMongoError as exc:
-            raise _unavailable(exc) from None
+        except StoreFailure as exc:
+            raise store_error(exc, "The OTP store") from None
         ledger.version += 1
 
     async def purge(self, now: datetime) -> int:
         try:
             result = await self._ledgers.delete_many({"retainUntilDate": {"$lt": now}})
-        except PyMongoError as exc:
-            raise _unavailable(exc) from None
+        except StoreFailure as exc:
+            raise store_error(exc, "The OTP store") from None
         return result.deleted_count
 
     async def ping(self) -> None:
         try:
             await self._db.command("ping")
-        except PyMongoError as exc:
-            raise _unavailable(exc) from None
+        except StoreFailure as exc:
+            raise store_error(exc, "The OTP store") from None

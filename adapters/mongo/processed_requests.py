@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
-from adapters.mongo.client import PROCESSED, Document
-from domain.errors import DependencyUnavailable
+from adapters.mongo.client import PROCESSED, Document, StoreFailure, store_error
 
 
 class MongoProcessedRequests:
@@ -19,8 +18,8 @@ class MongoProcessedRequests:
     async def get(self, request_id: str) -> dict[str, Any] | None:
         try:
             doc = await self._replies.find_one({"_id": request_id})
-        except PyMongoError as exc:
-            raise DependencyUnavailable(f"The reply store failed: {type(exc).__name__}.") from None
+        except StoreFailure as exc:
+            raise store_error(exc, "The reply store") from None
         return dict(doc["reply"]) if doc is not None else None
 
     async def put(self, request_id: str, reply: dict[str, Any], keep_until: datetime) -> None:
@@ -31,12 +30,12 @@ class MongoProcessedRequests:
         except DuplicateKeyError:
             # The first reply stands: a redelivery must never change what was answered.
             return
-        except PyMongoError as exc:
-            raise DependencyUnavailable(f"The reply store failed: {type(exc).__name__}.") from None
+        except StoreFailure as exc:
+            raise store_error(exc, "The reply store") from None
 
     async def purge(self, now: datetime) -> int:
         try:
             result = await self._replies.delete_many({"keepUntil": {"$lt": now}})
-        except PyMongoError as exc:
-            raise DependencyUnavailable(f"The reply store failed: {type(exc).__name__}.") from None
+        except StoreFailure as exc:
+            raise store_error(exc, "The reply store") from None
         return result.deleted_count

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
 
-from adapters.mongo.client import TEMPLATES, Document
+from adapters.mongo.client import TEMPLATES, Document, StoreFailure, store_error
 from domain.channel import Channel
-from domain.errors import DependencyUnavailable, InternalError
+from domain.errors import InternalError
 from domain.template import NotificationTemplate, TemplateParameter
 
 
@@ -50,10 +49,6 @@ def _template_id(name: str, language: str) -> str:
     return f"{name}:{language}"
 
 
-def _unavailable(exc: PyMongoError) -> DependencyUnavailable:
-    return DependencyUnavailable(f"The template store is unavailable: {type(exc).__name__}.")
-
-
 class MongoTemplateStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._templates = db[TEMPLATES]
@@ -61,8 +56,8 @@ class MongoTemplateStore:
     async def find(self, name: str, language: str) -> NotificationTemplate | None:
         try:
             doc = await self._templates.find_one({"_id": _template_id(name, language)})
-        except PyMongoError as exc:
-            raise _unavailable(exc) from None
+        except StoreFailure as exc:
+            raise store_error(exc, "The template store") from None
         if doc is None:
             return None
         try:
@@ -73,14 +68,14 @@ class MongoTemplateStore:
     async def names(self) -> list[str]:
         try:
             return sorted(await self._templates.distinct("name"))
-        except PyMongoError as exc:
-            raise _unavailable(exc) from None
+        except StoreFailure as exc:
+            raise store_error(exc, "The template store") from None
 
     async def languages(self, name: str) -> list[str]:
         try:
             return sorted(await self._templates.distinct("language", {"name": name}))
-        except PyMongoError as exc:
-            raise _unavailable(exc) from None
+        except StoreFailure as exc:
+            raise store_error(exc, "The template store") from None
 
     async def upsert(self, template: NotificationTemplate) -> None:
         """Creates or replaces the template's document for its (name, language)."""
@@ -90,5 +85,5 @@ class MongoTemplateStore:
                 template_to_document(template),
                 upsert=True,
             )
-        except PyMongoError as exc:
-            raise _unavailable(exc) from None
+        except StoreFailure as exc:
+            raise store_error(exc, "The template store") from None

@@ -20,9 +20,11 @@ from domain.errors import DependencyUnavailable, InvalidRequest, OtpError, RateL
 from entrypoints import dispatch
 from entrypoints.http.openapi import document
 from entrypoints.http.status import status_for
-from entrypoints.runtime import Services
+from entrypoints.runtime import Services, Supervisor
 
 log = structlog.get_logger(__name__)
+
+READY_TIMEOUT = 2.0
 
 
 class BodyTooLarge(InvalidRequest):
@@ -72,6 +74,7 @@ def create_app(
     *,
     max_body_bytes: int = 65536,
     purge_every: float = 60.0,
+    supervisor: Supervisor | None = None,
 ) -> Starlette:
     registry = CollectorRegistry()
     outcomes = Counter(
@@ -124,19 +127,14 @@ def create_app(
         )
 
     async def healthz(_: Request) -> Response:
+        if supervisor is not None and supervisor.failed is not None:
+            return JSONResponse({"status": "failed", "reason": supervisor.failed}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
-        try:
-            current = services["current"]
-            await current.repository.ping()
-        except (DependencyUnavailable, KeyError) as exc:
-            reason = exc.message if isinstance(exc, OtpError) else "starting"
+        reason = await _not_ready(services.get("current"))
+        if reason is not None:
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
-        if current.background is not None and current.background.done():
-            return JSONResponse(
-                {"status": "unavailable", "reason": "the Kafka consumer stopped"}, status_code=503
-            )
         return JSONResponse({"status": "ready"})
 
     async def metrics(_: Request) -> Response:
@@ -156,6 +154,23 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+
+
+async def _not_ready(current: Services | None) -> str | None:
+    """Why the service cannot take work now, or None; answers within READY_TIMEOUT seconds."""
+    if current is None:
+        return "starting"
+    if current.background is not None and current.background.done():
+        return "the Kafka consumer stopped"
+    if current.worker is not None and current.worker.broker_problem is not None:
+        return f"Kafka: {current.worker.broker_problem}"
+    try:
+        await asyncio.wait_for(current.repository.ping(), READY_TIMEOUT)
+    except TimeoutError:
+        return "the OTP store did not answer in time"
+    except DependencyUnavailable as exc:
+        return exc.message
+    return None
 
 
 def _headers_for(error: OtpError | None) -> dict[str, str]:

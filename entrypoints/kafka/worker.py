@@ -3,36 +3,46 @@
 At-least-once: an offset is committed only after the reply to its record (and every record
 before it in the partition) was acknowledged by the broker. Effects are idempotent per record
 (docs/decisions.md), so a redelivery re-sends the same reply and never a second code.
+
+Every record ends in exactly one way (docs/reliability.md): its reply; or, when it cannot be
+answered normally, a dead-letter record plus an error reply when it can be correlated; or a
+wait, with backoff, while a dependency is down. Only ``DependencyUnavailable`` is waited for;
+every other failure is permanent for that record, and the offset moves on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import itertools
+import random
+import threading
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import attrs
-import stamina
 import structlog
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 
 from application.ports import Clock, MessagePublisher, ProcessedRequests
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.validate_otp import ValidateOtp
-from domain.errors import DependencyUnavailable, InvalidRequest
+from domain.errors import DependencyUnavailable, InternalError, InvalidRequest, OtpError
 from entrypoints import dispatch
 from entrypoints.kafka.offsets import OffsetTracker, TopicPartition
 from entrypoints.kafka.ordering import KeyedSequencer
 from entrypoints.kafka.records import (
     HeaderList,
+    fit_dead_letter,
+    fit_reply,
     header_value,
     ordering_key,
     process_instance_id,
     request_id,
 )
+from entrypoints.kafka.throttle import ThrottledLog
 from entrypoints.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -41,7 +51,12 @@ T = TypeVar("T")
 
 # Stored for a dead-lettered record that had nobody to answer, so a redelivery is skipped.
 DEAD_LETTERED = {"deadLettered": True}
-DRAIN_SECONDS = 30.0
+POLL_SECONDS = 0.1
+COMMIT_EVERY_SECONDS = 0.5
+PROBE_EVERY_SECONDS = 1.0
+PROBE_TIMEOUT_SECONDS = 2.0
+RETRY_FIRST_SECONDS = 0.1
+RETRY_MAX_SECONDS = 5.0
 
 
 @attrs.frozen
@@ -69,6 +84,7 @@ class KafkaWorker:
         publisher: MessagePublisher,
         clock: Clock,
         keep_replies: timedelta,
+        grace_seconds: float = 30.0,
     ) -> None:
         self._settings = settings
         self._generate = generate
@@ -77,16 +93,22 @@ class KafkaWorker:
         self._publisher = publisher
         self._clock = clock
         self._keep_replies = keep_replies
+        self._grace = grace_seconds
         self._routes = {
             settings.generate_in: Route("generate", settings.generate_out, "otpSent"),
             settings.validate_in: Route("validate", settings.validate_out, "otpValid"),
         }
-        self._slots = asyncio.Semaphore(settings.max_in_flight)
         self._tracker = OffsetTracker()
         self._sequencer = KeyedSequencer()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._paused = False
+        self._throttle = ThrottledLog()
+        self._last_commit = 0.0
         self.handled = 0
+        self.dead_lettered = 0
+        # Why the broker is not usable, or None; read by /readyz.
+        self.broker_problem: str | None = "not connected yet"
 
     def consumer_config(self) -> dict[str, Any]:
         return {
@@ -95,16 +117,27 @@ class KafkaWorker:
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "enable.partition.eof": False,
-            # Range splits each topic across the members: generate and validate loads differ,
-            # so balancing the total partition count (as sticky assignors do) is not enough.
-            "partition.assignment.strategy": "range",
+            "partition.assignment.strategy": self._settings.assignor,
             "session.timeout.ms": 10000,
             "heartbeat.interval.ms": 1000,
-            "error_cb": lambda error: log.warning("kafka.client_error", error=error.str()),
+            # A topic created after start is seen within seconds, not librdkafka's 5 minutes.
+            "topic.metadata.refresh.interval.ms": self._settings.metadata_refresh_ms,
+            "reconnect.backoff.max.ms": 1000,
+            "error_cb": self._client_error,
         }
 
+    def _client_error(self, error: KafkaError) -> None:
+        if error.code() == KafkaError._ALL_BROKERS_DOWN:
+            self.broker_problem = "all brokers are down"
+        self._throttle.warning(f"kafka:{error.name()}", "kafka.client_error", error=error.str())
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Consumes until ``stop`` is set, then finishes in-flight work, commits and leaves."""
+        """Consumes until ``stop`` is set, then finishes in-flight work within the grace
+        period, commits what finished and leaves the group."""
         self._loop = asyncio.get_running_loop()
         consumer = Consumer(self.consumer_config())
         consumer.subscribe(
@@ -114,23 +147,72 @@ class KafkaWorker:
             on_lost=self._on_lost,
         )
         log.info("kafka.consuming", topics=list(self._routes), group=self._settings.group_id)
+        prober = asyncio.create_task(self._probe(consumer, stop), name="kafka-probe")
         try:
             while not stop.is_set():
-                records = await asyncio.to_thread(consumer.consume, 200, 0.2)
-                for record in records:
-                    if record.error() is not None:
-                        log.warning("kafka.consume_error", error=str(record.error()))
-                        continue
-                    await self._slots.acquire()
-                    self._start(record)
-                await self._commit(consumer)
+                try:
+                    await self._poll_once(consumer)
+                    await self._commit(consumer)
+                except Exception as exc:  # noqa: BLE001 - nothing may end the consume loop
+                    self._throttle.warning("kafka:loop", "kafka.loop_error", error=repr(exc))
+                    await asyncio.sleep(POLL_SECONDS)
         finally:
-            log.info("kafka.draining", in_flight=len(self._tasks))
-            if self._tasks:
-                await asyncio.wait(self._tasks, timeout=DRAIN_SECONDS)
-            await self._commit(consumer)
-            await asyncio.to_thread(consumer.close)
-            log.info("kafka.stopped", handled=self.handled)
+            prober.cancel()
+            await self._shutdown(consumer)
+
+    async def _poll_once(self, consumer: Consumer) -> None:
+        free = self._settings.max_in_flight - len(self._tasks)
+        # Back-pressure by pausing the partitions, never by not polling: a worker that stops
+        # polling for max.poll.interval.ms is evicted from the group.
+        self._pause(consumer, free <= 0)
+        records = await asyncio.to_thread(consumer.consume, max(1, min(free, 100)), POLL_SECONDS)
+        for record in records:
+            error = record.error()
+            if error is not None:
+                self._throttle.warning(
+                    f"kafka:consume:{error.name()}", "kafka.consume_error", error=error.str()
+                )
+                continue
+            self.broker_problem = None
+            self._start(record)
+
+    def _pause(self, consumer: Consumer, full: bool) -> None:
+        if full == self._paused:
+            return
+        assigned = consumer.assignment()
+        if full:
+            consumer.pause(assigned)
+            log.info("kafka.paused", in_flight=len(self._tasks))
+        else:
+            consumer.resume(assigned)
+            log.info("kafka.resumed", in_flight=len(self._tasks))
+        self._paused = full
+
+    async def _probe(self, consumer: Consumer, stop: asyncio.Event) -> None:
+        """Asks a broker for metadata every second, so readiness follows the broker both ways."""
+        topic = next(iter(self._routes))
+        while not stop.is_set():
+            ok = await asyncio.to_thread(_metadata_answers, consumer, topic)
+            self.broker_problem = None if ok else "no broker answers"
+            await asyncio.sleep(PROBE_EVERY_SECONDS)
+
+    async def _shutdown(self, consumer: Consumer) -> None:
+        log.info("kafka.draining", in_flight=len(self._tasks), grace_seconds=self._grace)
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=self._grace)
+            for task in pending:
+                # Left uncommitted: another worker, or this one restarted, answers it.
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+                log.warning("kafka.abandoned", records=len(pending))
+        self._last_commit = 0.0
+        await self._commit(consumer)
+        # close() may wait on an unreachable broker: give it a bounded time, off the loop.
+        closer = threading.Thread(target=_close_quietly, args=(consumer,), daemon=True)
+        closer.start()
+        await asyncio.to_thread(closer.join, 5.0)
+        log.info("kafka.stopped", handled=self.handled, dead_lettered=self.dead_lettered)
 
     # ------------------------------------------------------------ one record
 
@@ -144,14 +226,8 @@ class KafkaWorker:
 
         def finished(done: asyncio.Task[None]) -> None:
             self._tasks.discard(done)
-            self._slots.release()
-            if done.cancelled():
-                return
-            if done.exception() is not None:
-                # Left uncommitted: the record is redelivered after a restart.
-                log.error(
-                    "kafka.handle_failed", topic=tp[0], offset=offset, error=repr(done.exception())
-                )
+            if done.cancelled() or done.exception() is not None:
+                # Only a shutdown cancels; _handle itself never raises. Left uncommitted.
                 return
             self._tracker.finish(tp, offset)
             self.handled += 1
@@ -167,30 +243,32 @@ class KafkaWorker:
             return Prepared(None, f"The record is larger than {limit} bytes.", None)
         try:
             body = dispatch.parse_object(value)
+            return Prepared(body, None, ordering_key(body))
         except InvalidRequest as exc:
             return Prepared(None, exc.message, None)
-        return Prepared(body, None, ordering_key(body))
+        except Exception as exc:  # noqa: BLE001 - no record may stop the consumer
+            return Prepared(None, f"The record cannot be read ({type(exc).__name__}).", None)
 
     async def _handle(self, record: Message, prepared: Prepared) -> None:
-        topic = record.topic() or ""
-        route = self._routes[topic]
+        route = self._routes[record.topic() or ""]
         headers = _headers(record)
         rid = request_id(
-            topic, record.partition() or 0, record.offset() or 0, record.timestamp()[1]
-        )
-        reply = await self._retry(self._processed.get, rid)
-        if reply is None:
-            reply = await self._answer(record, prepared, route, headers, rid)
-            keep_until = self._clock.now() + self._keep_replies
-            await self._retry(self._processed.put, rid, reply, keep_until)
-        if reply != DEAD_LETTERED:
-            await self._retry(
-                self._publisher.publish,
-                route.reply_topic,
-                json.dumps(reply).encode(),
-                key=record.key(),
-                headers=headers,
-            )
+            record.topic() or "", record.partition() or 0, record.offset() or 0,
+            record.timestamp()[1],
+        )  # fmt: skip
+        try:
+            reply = await self._retry(self._processed.get, rid)
+            if reply is None:
+                reply = await self._answer(record, prepared, route, headers, rid)
+                keep_until = self._clock.now() + self._keep_replies
+                await self._retry(self._processed.put, rid, reply, keep_until)
+            if reply != DEAD_LETTERED:
+                await self._publish_reply(record, route, headers, reply)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - permanent for this record: give it up
+            await self._give_up(record, route, headers, exc)
+            return
         log.info(
             "kafka.handled",
             kind=route.kind,
@@ -211,7 +289,7 @@ class KafkaWorker:
             return dispatch.invalid(None, InvalidRequest(problem), route.flag, instance)
         body = prepared.body
 
-        async def run_use_case() -> dict[str, Any]:
+        async def run_use_case() -> dispatch.Outcome:
             if route.kind == "generate":
                 outcome = await dispatch.generate(self._generate, body, instance, rid)
             else:
@@ -219,9 +297,22 @@ class KafkaWorker:
             if isinstance(outcome.error, DependencyUnavailable):
                 # A store is down: wait for it rather than fail the engine's flow.
                 raise outcome.error
-            return outcome.reply
+            return outcome
 
-        return await self._retry(run_use_case)
+        outcome = await self._retry(run_use_case)
+        if isinstance(outcome.error, InternalError):
+            # Refused for good (a store rejected the write, an unexpected failure): the engine
+            # gets INTERNAL_ERROR, and the record is kept for a person to look at.
+            await self._dead_letter(record, headers, outcome.error.message)
+        return outcome.reply
+
+    async def _publish_reply(
+        self, record: Message, route: Route, headers: HeaderList, reply: dict[str, Any]
+    ) -> None:
+        value = fit_reply(reply, record.key(), headers, self._settings.message_max_bytes)
+        await self._retry(
+            self._publisher.publish, route.reply_topic, value, key=record.key(), headers=headers
+        )
 
     async def _dead_letter(self, record: Message, headers: HeaderList, reason: str) -> None:
         log.warning(
@@ -233,37 +324,78 @@ class KafkaWorker:
             ("dlq-partition", str(record.partition()).encode()),
             ("dlq-offset", str(record.offset()).encode()),
         ]
+        value, all_headers = fit_dead_letter(
+            record.value() or b"", record.key(), [*headers, *extra],
+            self._settings.message_max_bytes,
+        )  # fmt: skip
         await self._retry(
             self._publisher.publish,
             self._settings.dead_letter,
-            record.value() or b"",
+            value,
             key=record.key(),
-            headers=[*headers, *extra],
+            headers=all_headers,
         )
+        self.dead_lettered += 1
+
+    async def _give_up(
+        self, record: Message, route: Route, headers: HeaderList, exc: Exception
+    ) -> None:
+        """A record whose handling failed for good: dead-letter it and, when the engine can be
+        told, say INTERNAL_ERROR. Failures here are logged, never raised: the offset moves on."""
+        reason = exc.message if isinstance(exc, OtpError) else type(exc).__name__
+        log.error(
+            "kafka.record_failed", topic=record.topic(), offset=record.offset(), reason=reason
+        )
+        try:
+            await self._dead_letter(record, headers, reason)
+        except Exception as failed:  # noqa: BLE001 - the dead-letter topic refused it too
+            log.error("kafka.dead_letter_failed", offset=record.offset(), error=repr(failed))
+        if header_value(headers, "processInstanceId") is None:
+            return
+        error = InternalError("The service could not handle the request.")
+        reply = dispatch.invalid(None, error, route.flag, process_instance_id(headers))
+        try:
+            await self._publish_reply(record, route, headers, reply)
+        except Exception as failed:  # noqa: BLE001 - nothing more can be done for this record
+            log.error("kafka.error_reply_failed", offset=record.offset(), error=repr(failed))
 
     async def _retry(self, action: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-        async for attempt in stamina.retry_context(
-            on=DependencyUnavailable, attempts=None, timeout=None, wait_max=5.0
-        ):
-            with attempt:
+        """Waits out a dependency that is down (until shutdown cancels); anything else raises.
+
+        Not stamina here: its retry log hooks are process-wide, and during an outage every
+        record in flight would log each retry. This loop logs one line per dependency per
+        interval (``ThrottledLog``) with the same capped, jittered exponential backoff.
+        """
+        for attempt in itertools.count():
+            try:
                 return await action(*args, **kwargs)
-        raise AssertionError("unreachable: retries are unbounded")
+            except DependencyUnavailable as exc:
+                self._throttle.warning(
+                    f"dependency:{exc.message}", "dependency.waiting", retry=attempt + 1
+                )
+                await asyncio.sleep(_backoff(attempt))
+        raise AssertionError("unreachable: the loop above only returns or raises")
 
     # ------------------------------------------------------------ offsets and rebalances
 
     async def _commit(self, consumer: Consumer) -> None:
+        now = time.monotonic()
+        if now - self._last_commit < COMMIT_EVERY_SECONDS:
+            return
         offsets = self._tracker.committable()
         if not offsets:
             return
+        self._last_commit = now
         partitions = [KafkaTopicPartition(t, p, o) for (t, p), o in offsets.items()]
         try:
             await asyncio.to_thread(consumer.commit, offsets=partitions, asynchronous=False)
-        except Exception as exc:  # noqa: BLE001 - a failed commit is retried with the next one
-            log.warning("kafka.commit_failed", error=str(exc))
+        except KafkaException as exc:
+            self._throttle.warning("kafka:commit", "kafka.commit_failed", error=str(exc))
             return
         self._tracker.committed(offsets)
 
-    def _on_assign(self, _: Consumer, partitions: list[KafkaTopicPartition]) -> None:
+    def _on_assign(self, consumer: Consumer, partitions: list[KafkaTopicPartition]) -> None:
+        self._paused = False  # a new assignment starts unpaused; the loop pauses it if full
         log.info("kafka.assigned", partitions=[(p.topic, p.partition) for p in partitions])
 
     def _on_revoke(self, consumer: Consumer, partitions: list[KafkaTopicPartition]) -> None:
@@ -273,15 +405,18 @@ class KafkaWorker:
         tps = {(p.topic, p.partition) for p in partitions}
         future = asyncio.run_coroutine_threadsafe(self._release(tps), self._loop)
         try:
-            offsets = future.result(timeout=DRAIN_SECONDS + 5)
+            offsets = future.result(timeout=self._grace + 5)
         except TimeoutError:
             log.warning("kafka.revoke_timeout", partitions=sorted(tps))
             return
         if offsets:
-            consumer.commit(
-                offsets=[KafkaTopicPartition(t, p, o) for (t, p), o in offsets.items()],
-                asynchronous=False,
-            )
+            try:
+                consumer.commit(
+                    offsets=[KafkaTopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                    asynchronous=False,
+                )
+            except KafkaException as exc:
+                log.warning("kafka.revoke_commit_failed", error=str(exc))
         log.info("kafka.revoked", partitions=sorted(tps))
 
     def _on_lost(self, _: Consumer, partitions: list[KafkaTopicPartition]) -> None:
@@ -293,7 +428,7 @@ class KafkaWorker:
         log.warning("kafka.partitions_lost", partitions=sorted(tps))
 
     async def _release(self, tps: set[TopicPartition]) -> dict[TopicPartition, int]:
-        deadline = asyncio.get_running_loop().time() + DRAIN_SECONDS
+        deadline = asyncio.get_running_loop().time() + self._grace
         while any(self._tracker.in_flight(tp) for tp in tps):
             if asyncio.get_running_loop().time() > deadline:
                 break
@@ -304,8 +439,29 @@ class KafkaWorker:
         return offsets
 
 
+def _backoff(attempt: int) -> float:
+    """0.1 s doubling to at most 5 s, with up to a quarter of jitter so workers do not align."""
+    base = min(RETRY_FIRST_SECONDS * 2.0 ** min(attempt, 16), RETRY_MAX_SECONDS)
+    return base * (0.75 + random.random() / 4)
+
+
 def _headers(record: Message) -> HeaderList:
     """The record's headers as sent, in order, duplicates kept: replies carry them unchanged."""
     raw = record.headers() or []
     pairs = raw.items() if isinstance(raw, dict) else raw
     return [(k, v.encode() if isinstance(v, str) else v) for k, v in pairs]
+
+
+def _metadata_answers(consumer: Consumer, topic: str) -> bool:
+    try:
+        consumer.list_topics(topic, timeout=PROBE_TIMEOUT_SECONDS)
+    except KafkaException:
+        return False
+    return True
+
+
+def _close_quietly(consumer: Consumer) -> None:
+    try:
+        consumer.close()
+    except (KafkaException, RuntimeError) as exc:
+        log.warning("kafka.close_failed", error=str(exc))

@@ -104,3 +104,22 @@ def test_an_unexpected_failure_is_an_internal_error_and_the_next_request_works(
     assert harness.generate()["errorCode"] == "INTERNAL_ERROR"
     harness.repository.get = original  # type: ignore[method-assign]
     assert harness.generate()["otpSent"] is True
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
+        (b'{"clientId": ' + b"9" * 5000 + b"}", "number too long"),
+        (b'{"clientId": NaN}', "NaN"),
+        (b'{"clientId": -Infinity}', "-Infinity"),
+        (b'{"clientId": 1e999}', "too large"),
+        (b'{"clientId": "\xed\xa0\x80"}', "not UTF-8"),
+        (b"\xff", "not UTF-8"),
+        (b"", "not valid JSON"),
+    ],
+)
+def test_any_bytes_parse_or_are_refused_as_an_invalid_request(raw: bytes, says: str) -> None:
+    with pytest.raises(InvalidRequest, match=says):
+        dispatch.parse_object(raw)

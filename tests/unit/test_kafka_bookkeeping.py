@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+
+import pytest
 
 from entrypoints.kafka.offsets import OffsetTracker
 from entrypoints.kafka.ordering import KeyedSequencer
@@ -77,6 +80,30 @@ def test_process_instance_id_header_keeps_its_json_type() -> None:
     assert process_instance_id([("processInstanceId", b"pi-7")]) == "pi-7"
     assert process_instance_id([("processInstanceId", b'"42"')]) == "42"
     assert process_instance_id([("other", b"1")]) is None
+
+
+@pytest.mark.parametrize(
+    ("header", "echoed"),
+    [
+        (b"-7", -7),
+        (b"9223372036854775807", 2**63 - 1),
+        (b"9223372036854775808", "9223372036854775808"),
+        (b"99999999999999999999", "99999999999999999999"),
+        (b"NaN", "NaN"),
+        (b"1e999", "1e999"),
+        (b"Infinity", "Infinity"),
+        (b"1.5", "1.5"),
+        (b"\xff\xfe", "\ufffd\ufffd"),
+        (b'"unterminated', '"unterminated'),
+    ],
+)
+def test_a_process_instance_id_json_cannot_carry_as_a_number_comes_back_as_text(
+    header: bytes, echoed: object
+) -> None:
+    value = process_instance_id([("processInstanceId", header)])
+    assert value == echoed
+    assert type(value) is type(echoed)
+    json.dumps(value, allow_nan=False)  # the reply stays valid JSON
 
 
 def test_request_ids_are_stable_per_record_and_distinct_between_records() -> None:
