@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format unit services services-down bench-store clean
+.PHONY: install run test lint format unit faults services services-down bench-store clean
 
 $(STAMP): pyproject.toml
 	@echo "==> installing the service and its tools into $(VENV) (first run takes a minute)"
@@ -22,6 +22,10 @@ run: $(STAMP)
 ## Lint, types, import contracts, then every test tier against real Kafka and MongoDB-wire servers.
 test: lint services
 	@eval "$$($(BIN)/python scripts/services.py env)" && $(BIN)/pytest
+
+## The fault-injection suite alone (also part of `make test`): figures in var/faults-last.json.
+faults: services
+	@eval "$$($(BIN)/python scripts/services.py env)" && $(BIN)/pytest tests/faults -m faults
 
 ## Install (first time: Maven Central downloads, seconds) and start the test servers.
 services: $(STAMP)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Installs, starts and stops the test servers: Apache Kafka (KRaft) and a MongoDB-wire server.
 
-    scripts/services up | down | status | env | install
+    scripts/services up | down | status | env | install | pid kafka|mongo
 
 Downloads and builds are cached under $OTP_SERVICES_HOME (default ~/.cache/otp-service), never
 in the work tree. Both come from Maven Central jars: Kafka, and mongo-java-server on its H2 file
@@ -345,8 +345,10 @@ def env_lines() -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["up", "down", "status", "env", "install"])
-    action = parser.parse_args().action
+    parser.add_argument("action", choices=["up", "down", "status", "env", "install", "pid"])
+    parser.add_argument("name", nargs="?", choices=["kafka", "mongo"], help="with pid")
+    arguments = parser.parse_args()
+    action = arguments.action
     if action == "install":
         install_kafka()
         install_mongo()
@@ -363,6 +365,12 @@ def main() -> None:
         ):
             state = "ready" if running_pid(name) and ready() else "stopped"
             print(f"{name}\t{HOST}:{port}\t{state}")
+    elif action == "pid":
+        # For fault tests: the process group to kill -9 (each server leads its own group).
+        pid = running_pid(arguments.name or "")
+        if pid is None:
+            raise SystemExit(f"services: {arguments.name} is not running")
+        print(pid)
     else:
         print("\n".join(env_lines()))
 

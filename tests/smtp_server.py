@@ -101,11 +101,17 @@ def certificate_authority(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
 
 
 def start_mail_server(
-    tls: tuple[Path, ssl.SSLContext], security: str = "starttls", *answers: str
+    tls: tuple[Path, ssl.SSLContext],
+    security: str = "starttls",
+    *answers: str,
+    inbox: Inbox | None = None,
+    port: int | None = None,
 ) -> MailServer:
+    """A server on a free port; or, given the ``inbox`` and ``port`` of a stopped one, that
+    server back on its port with what it had received."""
     ca_file, context = tls
-    inbox = Inbox(*answers)
-    port = free_port()
+    inbox = inbox or Inbox(*answers)
+    port = port or free_port()
     options: dict[str, Any] = {
         "authenticator": _authenticator,
         "auth_required": True,

@@ -42,6 +42,11 @@ class OffsetTracker:
     def committed(self, offsets: dict[TopicPartition, int]) -> None:
         self._committed.update(offsets)
 
+    def clear(self) -> None:
+        self._pending.clear()
+        self._next.clear()
+        self._committed.clear()
+
     def forget(self, tp: TopicPartition) -> None:
         self._pending.pop(tp, None)
         self._next.pop(tp, None)

@@ -103,6 +103,7 @@ class KafkaWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._paused = False
+        self._reassigned = False
         self._throttle = ThrottledLog()
         self._last_commit = 0.0
         self.handled = 0
@@ -161,11 +162,19 @@ class KafkaWorker:
             await self._shutdown(consumer)
 
     async def _poll_once(self, consumer: Consumer) -> None:
-        free = self._settings.max_in_flight - len(self._tasks)
+        in_flight = len(self._tasks)
+        limit = self._settings.max_in_flight
         # Back-pressure by pausing the partitions, never by not polling: a worker that stops
-        # polling for max.poll.interval.ms is evicted from the group.
-        self._pause(consumer, free <= 0)
-        records = await asyncio.to_thread(consumer.consume, max(1, min(free, 100)), POLL_SECONDS)
+        # polling for max.poll.interval.ms is evicted from the group. Resume at half, so a
+        # busy worker does not flap between the two.
+        wanted = self._paused
+        if in_flight >= limit:
+            wanted = True
+        elif in_flight <= limit // 2:
+            wanted = False
+        self._pause(consumer, wanted)
+        free = max(1, min(limit - in_flight, 100))
+        records = await asyncio.to_thread(consumer.consume, free, POLL_SECONDS)
         for record in records:
             error = record.error()
             if error is not None:
@@ -176,17 +185,18 @@ class KafkaWorker:
             self.broker_problem = None
             self._start(record)
 
-    def _pause(self, consumer: Consumer, full: bool) -> None:
-        if full == self._paused:
+    def _pause(self, consumer: Consumer, paused: bool) -> None:
+        """Pauses or resumes the whole assignment. Applied again after every rebalance:
+        librdkafka keeps a partition paused across a rebalance that gives it back."""
+        if paused == self._paused and not self._reassigned:
             return
         assigned = consumer.assignment()
-        if full:
+        if paused:
             consumer.pause(assigned)
-            log.info("kafka.paused", in_flight=len(self._tasks))
         else:
             consumer.resume(assigned)
-            log.info("kafka.resumed", in_flight=len(self._tasks))
-        self._paused = full
+        self._paused, self._reassigned = paused, False
+        log.debug("kafka.paused" if paused else "kafka.resumed", in_flight=len(self._tasks))
 
     async def _probe(self, consumer: Consumer, stop: asyncio.Event) -> None:
         """Asks a broker for metadata every second, so readiness follows the broker both ways."""
@@ -208,6 +218,8 @@ class KafkaWorker:
                 log.warning("kafka.abandoned", records=len(pending))
         self._last_commit = 0.0
         await self._commit(consumer)
+        # What was abandoned stays uncommitted; the revoke that close() triggers need not wait.
+        self._tracker.clear()
         # close() may wait on an unreachable broker: give it a bounded time, off the loop.
         closer = threading.Thread(target=_close_quietly, args=(consumer,), daemon=True)
         closer.start()
@@ -395,7 +407,7 @@ class KafkaWorker:
         self._tracker.committed(offsets)
 
     def _on_assign(self, consumer: Consumer, partitions: list[KafkaTopicPartition]) -> None:
-        self._paused = False  # a new assignment starts unpaused; the loop pauses it if full
+        self._reassigned = True  # the loop applies the pause state to the new assignment
         log.info("kafka.assigned", partitions=[(p.topic, p.partition) for p in partitions])
 
     def _on_revoke(self, consumer: Consumer, partitions: list[KafkaTopicPartition]) -> None:
