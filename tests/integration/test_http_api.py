@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from entrypoints.http.app import create_app, purge_periodically
-from entrypoints.runtime import running_services
+from entrypoints.runtime import Supervisor, running_services
 from entrypoints.settings import Settings
 from tests.outbox import newest_code
 
@@ -123,3 +123,17 @@ def test_the_periodic_purge_deletes_expired_records(settings: Settings) -> None:
     store = asyncio.run(scenario())
     assert len(store.asked) >= 3
     assert datetime.now(UTC) - store.asked[-1] < timedelta(seconds=5)
+
+
+def test_healthz_says_failed_once_background_work_has_stopped_for_good(settings: Settings) -> None:
+    supervisor = Supervisor()
+    app = create_app(lambda: running_services(settings), supervisor=supervisor)
+    with TestClient(app) as test_client:
+        assert test_client.get("/healthz").status_code == 200
+        supervisor.fail("the Kafka consumer ended: RuntimeError()")
+        response = test_client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "failed",
+        "reason": "the Kafka consumer ended: RuntimeError()",
+    }

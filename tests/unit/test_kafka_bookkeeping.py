@@ -6,10 +6,18 @@ import asyncio
 import json
 
 import pytest
+import structlog
 
 from entrypoints.kafka.offsets import OffsetTracker
 from entrypoints.kafka.ordering import KeyedSequencer
-from entrypoints.kafka.records import ordering_key, process_instance_id, request_id
+from entrypoints.kafka.records import (
+    fit_dead_letter,
+    fit_reply,
+    ordering_key,
+    process_instance_id,
+    request_id,
+)
+from entrypoints.kafka.throttle import ThrottledLog
 
 TP = ("topic", 0)
 
@@ -114,3 +122,43 @@ def test_request_ids_are_stable_per_record_and_distinct_between_records() -> Non
 def test_the_ordering_key_is_client_and_channel_in_capitals() -> None:
     assert ordering_key({"clientId": "c1", "channel": "sms"}) == ("c1", "SMS")
     assert ordering_key({"channel": "SMS"}) is None
+
+
+def test_a_dead_letter_too_large_for_the_broker_is_cut_and_says_so() -> None:
+    headers = [("processInstanceId", b"1"), ("dlq-reason", b"too large")]
+    value, kept = fit_dead_letter(b"x" * 50_000, b"key", headers, limit=10_000)
+    assert len(value) + len(b"key") + sum(len(k) + len(v or b"") for k, v in kept) < 10_000
+    assert dict(kept)["dlq-truncated"] == b"50000"
+    small, same = fit_dead_letter(b"{}", None, headers, limit=10_000)
+    assert (small, same) == (b"{}", headers)
+
+
+def test_a_reply_too_large_for_the_broker_has_its_echoed_fields_cut() -> None:
+    reply = {
+        "processInstanceId": "p" * 9000,
+        "clientId": "c" * 9000,
+        "otpSent": False,
+        "channel": {"deep": ["x"] * 2000},
+        "error": "e",
+        "errorCode": "INVALID_REQUEST",
+    }
+    value = fit_reply(reply, None, [], limit=4096)
+    cut = json.loads(value)
+    assert len(value) < 4096
+    assert (len(cut["clientId"]), len(cut["processInstanceId"])) == (256, 256)
+    assert cut["channel"] is None and cut["errorCode"] == "INVALID_REQUEST"
+    assert json.loads(fit_reply({"otpSent": True}, None, [], limit=4096)) == {"otpSent": True}
+
+
+def test_an_outage_log_says_once_per_interval_how_much_it_held_back() -> None:
+    now = [0.0]
+    throttle = ThrottledLog(interval=10, clock=lambda: now[0])
+    with structlog.testing.capture_logs() as logs:
+        written = [throttle.warning("store", "dependency.waiting") for _ in range(50)]
+        now[0] = 10.5
+        written.append(throttle.warning("store", "dependency.waiting"))
+        written.append(throttle.warning("broker", "kafka.client_error"))
+    assert written.count(True) == 3
+    assert [(e["subject"], e["held_back"]) for e in logs] == [
+        ("store", 0), ("store", 49), ("broker", 0),
+    ]  # fmt: skip

@@ -125,3 +125,23 @@ def test_the_embedded_default_keeps_templates_in_files(tmp_path: Path) -> None:
 def test_a_template_store_that_cannot_be_used_is_refused(env: dict[str, str], says: str) -> None:
     with pytest.raises(SettingsError, match=says):
         Settings.from_env(env)
+
+
+def test_kafka_reliability_settings_have_safe_defaults_and_can_be_set() -> None:
+    kafka = Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "OTP_HASH_KEY": "k" * 32}).kafka
+    assert kafka is not None
+    assert (kafka.assignor, kafka.metadata_refresh_ms, kafka.create_topics) == (
+        "roundrobin", 5000, False,
+    )  # fmt: skip
+    assert len(kafka.own_topics) == 5
+    tuned = Settings.from_env(
+        {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "OTP_HASH_KEY": "k" * 32,
+         "KAFKA_PARTITION_ASSIGNOR": "range", "KAFKA_CREATE_TOPICS": "true",
+         "KAFKA_TOPIC_PARTITIONS": "12", "SHUTDOWN_GRACE_SECONDS": "5"}
+    )  # fmt: skip
+    assert tuned.kafka is not None and tuned.kafka.assignor == "range"
+    assert (tuned.kafka.create_topics, tuned.kafka.topic_partitions) == (True, 12)
+    assert tuned.shutdown_grace_seconds == 5
+    with pytest.raises(SettingsError, match="KAFKA_PARTITION_ASSIGNOR"):
+        Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b", "OTP_HASH_KEY": "k" * 32,
+                           "KAFKA_PARTITION_ASSIGNOR": "sticky"})  # fmt: skip
