@@ -11,27 +11,10 @@ import pytest
 
 from tests.e2e.conftest import RunningService
 from tests.e2e.deployment import ENGINE_HEADERS, Deployment
+from tests.faults.load import requests
 from tests.integration.kafka import Topics, body, produce, read
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.mongo]
-
-
-def _requests(count: int, prefix: str) -> list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]:
-    return [
-        (
-            f"{prefix}-{n}".encode(),
-            json.dumps(
-                {
-                    "templateName": "otp-mail",
-                    "channel": "MAIL",
-                    "recipient": f"{prefix}{n}@example.com",
-                    "clientId": f"{prefix}-{n}",
-                }
-            ).encode(),
-            [("processInstanceId", str(n).encode())],
-        )
-        for n in range(count)
-    ]
 
 
 def _wait_assigned(worker: RunningService, timeout: float = 30) -> None:
@@ -78,7 +61,7 @@ def test_two_workers_in_one_group_share_1000_requests_with_one_reply_each(
     _wait_assigned(first)
     _wait_assigned(second)
     time.sleep(2)  # let the cooperative rebalance settle before the load starts
-    produce(deployment.topics.generate_in, _requests(1000, "share"))
+    produce(deployment.topics.generate_in, requests(1000, "share"))
     loaded = time.monotonic()
     replies = read([deployment.topics.generate_out], 1000, timeout=240)
     answered = time.monotonic()
@@ -104,7 +87,7 @@ def test_kill_9_mid_run_loses_no_request_and_never_sends_two_codes(
 ) -> None:
     worker = deployment.start("w1")
     _wait_assigned(worker)
-    produce(deployment.topics.generate_in, _requests(1000, "crash"))
+    produce(deployment.topics.generate_in, requests(1000, "crash"))
     deadline = time.monotonic() + 120
     while worker.logs().count("kafka.handled") < 300:
         assert time.monotonic() < deadline, "the worker did not get going"
