@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import math
 from datetime import datetime, timedelta
 
@@ -17,9 +18,23 @@ def _seconds(delta: timedelta) -> int:
     return max(1, math.ceil(delta.total_seconds()))
 
 
+class Issuance(enum.Enum):
+    """What ``OtpLedger.begin`` decided for a code about to be sent."""
+
+    SEND = "send"  # a new pending code: deliver it
+    RESEND = "resend"  # this very code is pending (its request came again): deliver it again
+    DELIVERED = "delivered"  # this very code was delivered already: send nothing
+
+
 @attrs.define(kw_only=True)
 class OtpLedger:
     """One document per (clientId, channel), so every rule holds with single-document atomicity.
+
+    Issuing a code takes two steps. ``begin`` records it as *pending*; only ``confirm``, once
+    the provider accepted the delivery, makes it the live code and counts it against the resend
+    cooldown and the send cap. ``fail`` drops a pending code whose delivery failed: the live
+    code stays valid, no cooldown starts, and the failure counts only against the delivery
+    attempt budget (``OtpPolicy.max_delivery_attempts``).
 
     ``version`` is bumped by the repository on each save; a save whose version is stale is refused,
     which is how concurrent validations of one code let exactly one succeed.
@@ -28,19 +43,68 @@ class OtpLedger:
     client_id: str
     channel: Channel
     current: OneTimePassword | None = None
+    # Instants of delivered sends: the cooldown and the send cap.
     sends: list[datetime] = attrs.field(factory=list)
+    # Codes whose delivery is under way.
+    pending: list[OneTimePassword] = attrs.field(factory=list)
+    # Ids of codes delivered inside the send window, so a repeated request sends nothing.
+    delivered: list[str] = attrs.field(factory=list)
+    # Instants of failed deliveries: with the sends, the delivery attempt budget.
+    failures: list[datetime] = attrs.field(factory=list)
     retain_until: datetime | None = None
     version: int = 0
 
-    def issue(self, otp: OneTimePassword, policy: OtpPolicy, now: datetime) -> bool:
-        """Makes ``otp`` the one live code, after the resend cooldown and the send cap allow it.
+    def begin(self, otp: OneTimePassword, policy: OtpPolicy, now: datetime) -> Issuance:
+        """Records ``otp`` as pending, after the cooldown, the send cap and the attempt budget
+        allow it. A code already delivered or already pending is not counted again."""
+        if otp.id in self.delivered or (self.current is not None and self.current.id == otp.id):
+            return Issuance.DELIVERED
+        self._forget_old(policy, now)
+        if any(p.id == otp.id for p in self.pending):
+            return Issuance.RESEND
+        self._check_limits(policy, now)
+        self.pending.append(otp)
+        self._retain(otp, policy, now)
+        return Issuance.SEND
 
-        Returns False, changing nothing, when ``otp`` is already the live code: the request that
-        issued it was redelivered, and issuing it again must neither count nor replace.
-        """
-        if self.current is not None and self.current.id == otp.id:
+    def confirm(self, otp_id: str, policy: OtpPolicy, now: datetime) -> bool:
+        """The provider accepted the pending code ``otp_id``: it replaces the live code and
+        counts as a send. False when it was not pending (already confirmed, or dropped)."""
+        otp = next((p for p in self.pending if p.id == otp_id), None)
+        if otp is None:
             return False
-        recent = sorted(t for t in self.sends if now - t < policy.send_window)
+        self.pending.remove(otp)
+        if self.current is not None:
+            self.current.replace()
+        self.current = otp
+        self.sends.append(now)
+        self.delivered.append(otp.id)
+        self._retain(otp, policy, now)
+        return True
+
+    def fail(self, otp_id: str, policy: OtpPolicy, now: datetime) -> bool:
+        """The delivery of the pending code ``otp_id`` failed: it is dropped; the live code and
+        the cooldown stay as they were. False when it was not pending."""
+        otp = next((p for p in self.pending if p.id == otp_id), None)
+        if otp is None:
+            return False
+        self.pending.remove(otp)
+        self.failures.append(now)
+        self.retain_until = max(self.retain_until or now, now + policy.send_window)
+        return True
+
+    def issue(self, otp: OneTimePassword, policy: OtpPolicy, now: datetime) -> bool:
+        """``begin`` and ``confirm`` at once, for a delivery known to have succeeded.
+
+        Returns False, changing nothing, when ``otp`` was already issued.
+        """
+        if self.begin(otp, policy, now) is Issuance.DELIVERED:
+            return False
+        return self.confirm(otp.id, policy, now)
+
+    def _check_limits(self, policy: OtpPolicy, now: datetime) -> None:
+        # A pending code counts like a send: two deliveries racing must not beat the limits.
+        recent = sorted([*self.sends, *(p.issued_at for p in self.pending)])
         if recent and now - recent[-1] < policy.resend_cooldown:
             wait = recent[-1] + policy.resend_cooldown - now
             raise RateLimited(
@@ -53,13 +117,26 @@ class OtpLedger:
                 f"Too many codes were sent; try again in {_seconds(wait)} s.",
                 retry_after_seconds=_seconds(wait),
             )
-        if self.current is not None:
-            self.current.replace()
-        self.current = otp
-        self.sends = [*recent, now]
-        # Kept while the code can be used or a send still counts against the caps; then purgeable.
-        self.retain_until = max(otp.expires_at, now + policy.send_window)
-        return True
+        attempts = sorted([*recent, *self.failures])
+        if len(attempts) >= policy.max_delivery_attempts:
+            wait = attempts[-policy.max_delivery_attempts] + policy.send_window - now
+            raise RateLimited(
+                f"Too many delivery attempts; try again in {_seconds(wait)} s.",
+                retry_after_seconds=_seconds(wait),
+            )
+
+    def _forget_old(self, policy: OtpPolicy, now: datetime) -> None:
+        """Drops what no longer counts: sends and failures past the window, pending codes past
+        their lifetime (a delivery that never reported back), delivered ids past the window."""
+        self.sends = sorted(t for t in self.sends if now - t < policy.send_window)
+        self.failures = sorted(t for t in self.failures if now - t < policy.send_window)
+        self.pending = [p for p in self.pending if now < p.expires_at]
+        keep = len(self.sends) + len(self.pending) + policy.max_sends
+        self.delivered = self.delivered[-keep:]
+
+    def _retain(self, otp: OneTimePassword, policy: OtpPolicy, now: datetime) -> None:
+        # Kept while a code can be used or a send still counts against the caps; then purgeable.
+        self.retain_until = max(self.retain_until or now, otp.expires_at, now + policy.send_window)
 
     def verify(self, candidate: CodeHash, now: datetime, request_id: str | None = None) -> Verdict:
         if self.current is None:

@@ -17,6 +17,9 @@ class OtpPolicy:
     resend_cooldown: timedelta = timedelta(seconds=30)
     max_sends: int = attrs.field(default=5, validator=attrs.validators.ge(1))
     send_window: timedelta = timedelta(seconds=600)
+    # Delivery attempts (delivered and failed) per window: a recipient whose deliveries keep
+    # failing cannot be used to hammer a provider, yet a failure starts no cooldown.
+    max_delivery_attempts: int = attrs.field(default=10, validator=attrs.validators.ge(1))
 
     def __attrs_post_init__(self) -> None:
         if self.ttl <= timedelta(0) or self.send_window <= timedelta(0):

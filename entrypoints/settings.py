@@ -156,6 +156,7 @@ class Settings:
                 resend_cooldown=timedelta(seconds=env_int(env, 30, "OTP_RESEND_COOLDOWN_SECONDS")),
                 max_sends=env_int(env, 5, "OTP_MAX_SENDS"),
                 send_window=timedelta(seconds=env_int(env, 600, "OTP_SEND_WINDOW_SECONDS")),
+                max_delivery_attempts=env_int(env, 10, "OTP_MAX_DELIVERY_ATTEMPTS"),
             )
         except ValueError as exc:
             if isinstance(exc, SettingsError):

@@ -38,33 +38,41 @@ def ledger_to_document(ledger: OtpLedger) -> dict[str, Any]:
         "channel": ledger.channel.value,
         "current": otp_to_document(ledger.current) if ledger.current else None,
         "sends": [instant_text(t) for t in ledger.sends],
+        "pending": [otp_to_document(p) for p in ledger.pending],
+        "delivered": list(ledger.delivered),
+        "failures": [instant_text(t) for t in ledger.failures],
         "retainUntil": instant_text(ledger.retain_until) if ledger.retain_until else None,
         "version": ledger.version,
     }
 
 
+def otp_from_document(doc: dict[str, Any], client_id: str, channel: Channel) -> OneTimePassword:
+    return OneTimePassword(
+        id=doc["id"],
+        client_id=client_id,
+        channel=channel,
+        code_hash=CodeHash(key_id=doc["keyId"], digest=doc["hash"]),
+        issued_at=_instant(doc["issuedAt"]),
+        expires_at=_instant(doc["expiresAt"]),
+        attempts_left=int(doc["attemptsLeft"]),
+        state=OtpState(doc["state"]),
+        used_by=doc.get("usedBy"),
+    )
+
+
 def ledger_from_document(doc: dict[str, Any]) -> OtpLedger:
     channel = Channel(doc["channel"])
+    client_id = doc["clientId"]
     current = doc.get("current")
-    otp = None
-    if current is not None:
-        otp = OneTimePassword(
-            id=current["id"],
-            client_id=doc["clientId"],
-            channel=channel,
-            code_hash=CodeHash(key_id=current["keyId"], digest=current["hash"]),
-            issued_at=_instant(current["issuedAt"]),
-            expires_at=_instant(current["expiresAt"]),
-            attempts_left=int(current["attemptsLeft"]),
-            state=OtpState(current["state"]),
-            used_by=current.get("usedBy"),
-        )
     retain = doc.get("retainUntil")
     return OtpLedger(
-        client_id=doc["clientId"],
+        client_id=client_id,
         channel=channel,
-        current=otp,
+        current=otp_from_document(current, client_id, channel) if current else None,
         sends=[_instant(t) for t in doc.get("sends", [])],
+        pending=[otp_from_document(p, client_id, channel) for p in doc.get("pending", [])],
+        delivered=list(doc.get("delivered", [])),
+        failures=[_instant(t) for t in doc.get("failures", [])],
         retain_until=_instant(retain) if retain else None,
         version=int(doc.get("version", 0)),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import uuid
@@ -23,8 +24,13 @@ from application.ports import (
 )
 from application.templates import find_template
 from domain.channel import Channel
-from domain.errors import DeliveryFailed, InvalidRequest, UnsupportedChannel
-from domain.ledger import OtpLedger
+from domain.errors import (
+    DeliveryFailed,
+    DependencyUnavailable,
+    InvalidRequest,
+    UnsupportedChannel,
+)
+from domain.ledger import Issuance, OtpLedger
 from domain.notification import DeliveryResult, Notification, OtpRequest
 from domain.otp import OneTimePassword
 from domain.policy import OtpPolicy
@@ -34,6 +40,8 @@ log = structlog.get_logger(__name__)
 
 # A save that keeps meeting a newer ledger means heavy contention on one client; give up cleanly.
 SAVE_TRIES = 5
+# Tries (about 20 s in all) to record a delivery's outcome while the store is unavailable.
+SETTLE_TRIES = 14
 
 
 @attrs.frozen(kw_only=True)
@@ -103,7 +111,15 @@ class GenerateOtp:
         }
         template.check_parameters(parameters)
         message = self._renderer.render(template, parameters)
-        otp = await self._store_new_code(request, code, _otp_id(command.request_id))
+        otp, issuance = await self._begin(request, code, _otp_id(command.request_id))
+        if issuance is Issuance.DELIVERED:
+            # The same request again (a redelivery): its code went out; send nothing.
+            log.info("otp.already_delivered", otp_id=otp.id, client_id=request.client_id)
+            return GenerateOtpResult(
+                client_id=request.client_id,
+                channel=request.channel,
+                delivery=DeliveryResult(delivered=True, provider="recorded", attempts=0),
+            )
         notification = Notification(
             reference=otp.id,
             recipient=request.recipient,
@@ -112,6 +128,7 @@ class GenerateOtp:
             message=message,
         )
         delivery = await channel_adapter.send(notification)
+        await self._settle(request, otp.id, delivered=delivery.delivered)
         log.info(
             "otp.generated",
             otp_id=otp.id,
@@ -158,7 +175,10 @@ class GenerateOtp:
             parameters=dict(command.parameters),
         )
 
-    async def _store_new_code(self, request: OtpRequest, code: str, otp_id: str) -> OneTimePassword:
+    async def _begin(
+        self, request: OtpRequest, code: str, otp_id: str
+    ) -> tuple[OneTimePassword, Issuance]:
+        """Records the code as pending (compare-and-set), or finds it already issued."""
         code_hash = self._hasher.hash(code, client_id=request.client_id, channel=request.channel)
         for _ in range(SAVE_TRIES):
             now = self._clock.now()
@@ -174,15 +194,48 @@ class GenerateOtp:
                 expires_at=now + self._policy.ttl,
                 attempts_left=self._policy.max_attempts,
             )
-            if not ledger.issue(otp, self._policy, now):
-                # A redelivery of the request that issued the live code: nothing to store.
-                assert ledger.current is not None
-                return ledger.current
+            issuance = ledger.begin(otp, self._policy, now)
+            if issuance is not Issuance.SEND:
+                return otp, issuance
             try:
                 await self._repository.save(ledger)
             except StaleLedger:
                 continue
-            return otp
+            return otp, issuance
+        raise InvalidRequest("Too many simultaneous requests for this client; try again.")
+
+    async def _settle(self, request: OtpRequest, otp_id: str, *, delivered: bool) -> None:
+        """Records the delivery's outcome: the code goes live, or is dropped as failed.
+
+        The provider has already acted, so a store that is briefly unavailable is waited for
+        here rather than failing the request: failing would make its retry deliver again.
+        """
+        for attempt in range(SETTLE_TRIES):
+            try:
+                await self._settle_once(request, otp_id, delivered=delivered)
+                return
+            except DependencyUnavailable:
+                if attempt == SETTLE_TRIES - 1:
+                    raise
+                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+
+    async def _settle_once(self, request: OtpRequest, otp_id: str, *, delivered: bool) -> None:
+        for _ in range(SAVE_TRIES * 10):
+            now = self._clock.now()
+            ledger = await self._repository.get(request.client_id, request.channel)
+            if ledger is None:
+                return
+            if delivered:
+                changed = ledger.confirm(otp_id, self._policy, now)
+            else:
+                changed = ledger.fail(otp_id, self._policy, now)
+            if not changed:
+                return  # settled already (a concurrent redelivery), or expired meanwhile
+            try:
+                await self._repository.save(ledger)
+            except StaleLedger:
+                continue
+            return
         raise InvalidRequest("Too many simultaneous requests for this client; try again.")
 
 

@@ -66,7 +66,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
 
 @pytest.fixture(params=STORES)
 def store_without_cooldown(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    policy = OtpPolicy(resend_cooldown=timedelta(0), max_sends=100)
+    policy = OtpPolicy(resend_cooldown=timedelta(0), max_sends=100, max_delivery_attempts=100)
     yield from store_harness(request.param, tmp_path, policy)
 
 
@@ -114,7 +114,7 @@ def test_each_save_moves_the_version_on_by_one(store: Harness) -> None:
     store.advance(60)
     store.generate()
     ledger = store.run(store.repository.get("c1", Channel.SMS))
-    assert ledger.version == 2
+    assert ledger.version == 4  # each generate: the pending code, then its delivery
     assert store.run(store.repository.get("c1", Channel.MAIL)) is None
 
 
@@ -220,8 +220,8 @@ def test_a_ledger_past_its_retention_is_purged_and_starts_afresh(store: Harness)
     store.generate(clientId="old")
     assert store.validate(old, clientId="old")["otpValid"] is False
     assert store.validate(store.last_code(), clientId="old")["otpValid"] is True
-    # A fresh ledger: its first save, then one per validation.
-    assert store.run(store.repository.get("old", Channel.SMS)).version == 3
+    # A fresh ledger: two saves for the generate, then one per validation.
+    assert store.run(store.repository.get("old", Channel.SMS)).version == 4
 
 
 def test_a_send_that_still_counts_keeps_its_ledger_after_the_code_is_used(store: Harness) -> None:
@@ -233,3 +233,41 @@ def test_a_send_that_still_counts_keeps_its_ledger_after_the_code_is_used(store:
     store.advance(120)  # the code is over, the send still counts for 8 more minutes
     assert purge(store) == 0
     assert store.generate()["errorCode"] == "RATE_LIMITED"
+
+
+# ---------------------------------------------------------------- delivery
+
+
+def test_a_failed_delivery_keeps_the_held_code_valid_and_the_retry_goes_at_once(
+    store: Harness,
+) -> None:
+    store.generate()
+    held = store.last_code()
+    store.advance(60)
+    store.sms.fail_with = "SMTP 451 try later"
+    assert store.generate()["errorCode"] == "DELIVERY_FAILED"
+    ledger = store.run(store.repository.get("c1", Channel.SMS))
+    assert (len(ledger.sends), len(ledger.failures), ledger.pending) == (1, 1, [])
+    store.sms.fail_with = None
+    retried = store.generate()
+    assert retried["otpSent"] is True, "the engine's immediate retry is not rate-limited"
+    assert store.validate(held)["otpValid"] is False, "replaced once the new one arrived"
+    assert store.validate(store.last_code())["otpValid"] is True
+
+
+def test_a_code_held_before_a_failed_delivery_still_validates(store: Harness) -> None:
+    store.generate()
+    held = store.last_code()
+    store.advance(60)
+    store.sms.fail_with = "provider down"
+    assert store.generate()["errorCode"] == "DELIVERY_FAILED"
+    assert store.validate(held)["otpValid"] is True
+
+
+def test_a_repeated_request_sends_nothing_once_its_delivery_is_recorded(store: Harness) -> None:
+    body = {"templateName": "otp-sms", "channel": "SMS", "recipient": "+40722123456",
+            "clientId": "c1"}  # fmt: skip
+    first = store.run(dispatch.generate(store.generate_use_case, body, None, "request-1"))
+    again = store.run(dispatch.generate(store.generate_use_case, body, None, "request-1"))
+    assert first.reply == again.reply and again.reply["otpSent"] is True
+    assert len(store.sms.sent) == 1

@@ -145,3 +145,11 @@ def test_kafka_reliability_settings_have_safe_defaults_and_can_be_set() -> None:
     with pytest.raises(SettingsError, match="KAFKA_PARTITION_ASSIGNOR"):
         Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b", "OTP_HASH_KEY": "k" * 32,
                            "KAFKA_PARTITION_ASSIGNOR": "sticky"})  # fmt: skip
+
+
+def test_the_delivery_attempt_budget_is_a_policy_setting() -> None:
+    assert Settings.from_env({}).policy.max_delivery_attempts == 10
+    tuned = Settings.from_env({"OTP_MAX_DELIVERY_ATTEMPTS": "3"})
+    assert tuned.policy.max_delivery_attempts == 3
+    with pytest.raises(SettingsError, match="policy"):
+        Settings.from_env({"OTP_MAX_DELIVERY_ATTEMPTS": "0"})
