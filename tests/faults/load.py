@@ -34,7 +34,8 @@ FIGURES = ROOT / "var" / "faults-last.json"
 Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
 
 
-def requests(count: int = REQUESTS, prefix: str = "f") -> list[Record]:
+def requests(count: int = REQUESTS, prefix: str = "f", first_id: int = 0) -> list[Record]:
+    """Generate requests for clients ``{prefix}-{n}``; processInstanceId is first_id + n."""
     return [
         (
             f"{prefix}-{n}".encode(),
@@ -46,7 +47,7 @@ def requests(count: int = REQUESTS, prefix: str = "f") -> list[Record]:
                     "clientId": f"{prefix}-{n}",
                 }
             ).encode(),
-            [("processInstanceId", str(n).encode())],
+            [("processInstanceId", str(first_id + n).encode())],
         )
         for n in range(count)
     ]
@@ -200,6 +201,37 @@ def measure(
     figures.dead_letters = sum(w.logs().count("kafka.dead_letter") for w in workers)
     figures.seconds = time.monotonic() - started
     return figures
+
+
+def replies_for(deployment: Deployment, topic: str, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """The newest reply per processInstanceId in ``ids``, waiting until each has one."""
+
+    def complete(records: list[Message]) -> bool:
+        return ids <= {body(r).get("processInstanceId") for r in records}
+
+    records = read([topic], 0, timeout=240, until=complete)
+    return {
+        reply["processInstanceId"]: reply
+        for reply in map(body, records)
+        if reply.get("processInstanceId") in ids
+    }
+
+
+def validate_codes(
+    deployment: Deployment, codes: dict[int, str], first_id: int, prefix: str = "f"
+) -> dict[int, bool]:
+    """Validates ``codes[n]`` for client ``{prefix}-{n}`` over Kafka; otpValid per n."""
+    checks: list[Record] = [
+        (
+            None,
+            json.dumps({"clientId": f"{prefix}-{n}", "channel": "MAIL", "otp": code}).encode(),
+            [("processInstanceId", str(first_id + n).encode())],
+        )
+        for n, code in codes.items()
+    ]
+    produce(deployment.topics.validate_in, checks)
+    got = replies_for(deployment, deployment.topics.validate_out, {first_id + n for n in codes})
+    return {n: got[first_id + n]["otpValid"] is True for n in codes}
 
 
 Fault = Callable[[Deployment, list[RunningService]], None]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import ssl
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,8 +22,10 @@ from tests.faults.load import (
     kill_server,
     measure,
     ready,
+    replies_for,
     requests,
     start_servers,
+    validate_codes,
     wait_assigned,
     wait_handled,
 )
@@ -247,3 +250,106 @@ def test_readyz_follows_the_broker_both_ways(
               f"200 {to_200:.1f} s after it was back")  # fmt: skip
     assert to_503 <= 5 and to_200 <= 5
     assert worker.stop() == 0
+
+
+def by_client(mail: MailServer, prefix: str = "f") -> dict[int, list[str]]:
+    """Codes each client received, oldest first."""
+    return {
+        int(address.split("@")[0].removeprefix(prefix)): codes
+        for address, codes in mails_in(mail).items()
+    }
+
+
+def test_the_smtp_server_down_then_the_engine_retries_each_failed_request_once(
+    deployment: Deployment,
+    certificate_authority: tuple[Path, ssl.SSLContext],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    mail = start_mail_server(certificate_authority, "none")
+    deployment.env.update({**mail.env(), "OTP_RESEND_COOLDOWN_SECONDS": "1"})
+    workers = [deployment.start("w1")]
+    wait_assigned(*workers)
+    started = time.monotonic()
+    # The codes people hold before the outage.
+    produce(deployment.topics.generate_in, requests())
+    replies_for(deployment, deployment.topics.generate_out, set(range(REQUESTS)))
+    held = {n: codes[-1] for n, codes in by_client(mail).items()}
+    assert len(held) == REQUESTS
+    time.sleep(1.5)
+    # A second code for everyone, with the server down for 20 s in the middle.
+    produce(deployment.topics.generate_in, requests(first_id=10_000))
+    wait_handled(workers[0], REQUESTS + 200)
+    mail.controller.stop()
+    time.sleep(OUTAGE_SECONDS)
+    back = start_mail_server(certificate_authority, "none", inbox=mail.inbox, port=mail.port)
+    try:
+        second = replies_for(deployment, deployment.topics.generate_out,
+                             {10_000 + n for n in range(REQUESTS)})  # fmt: skip
+        failed = sorted(i - 10_000 for i, r in second.items() if r["otpSent"] is not True)
+        codes = {r["errorCode"] for i, r in second.items() if r["otpSent"] is not True}
+        # The code each of them already held still works...
+        held_valid = validate_codes(deployment, {n: held[n] for n in failed}, 20_000)
+        # ...and the engine's immediate retry of each failed request goes through.
+        again = [r for n, r in enumerate(requests(first_id=30_000)) if n in set(failed)]
+        produce(deployment.topics.generate_in, again)
+        retried = replies_for(deployment, deployment.topics.generate_out,
+                              {30_000 + n for n in failed})  # fmt: skip
+        received = by_client(back)
+        final = validate_codes(deployment, {n: c[-1] for n, c in received.items()}, 40_000)
+    finally:
+        back.controller.stop()
+    figures = Figures("SMTP down for 20 s, failed requests retried once", REQUESTS)
+    figures.replies = len(second)
+    figures.unanswered = REQUESTS - len(second)
+    figures.delivered_requests = len(received)
+    figures.validated = len(final)
+    figures.wrong_validations = sum(1 for ok in final.values() if not ok)
+    figures.notes = {
+        "failed_during_outage": len(failed),
+        "failure_codes": sorted(c for c in codes if c),
+        "held_codes_still_valid": f"{sum(held_valid.values())}/{len(held_valid)}",
+        "retries_sent": sum(1 for r in retried.values() if r["otpSent"] is True),
+        "retries_rate_limited": sum(
+            1 for r in retried.values() if r["errorCode"] == "RATE_LIMITED"
+        ),  # fmt: skip
+        "codes_per_client": dict(sorted(Counter(len(set(c)) for c in received.values()).items())),
+    }
+    figures.seconds = time.monotonic() - started
+    report(figures, capsys)
+    assert failed, "the outage made no delivery fail: the fault was not injected"
+    assert all(held_valid.values()), figures.line()
+    assert figures.notes["retries_rate_limited"] == 0, figures.line()
+    assert figures.notes["retries_sent"] == len(failed), figures.line()
+    assert len(received) == REQUESTS and figures.wrong_validations == 0, figures.line()
+
+
+def test_kill_9_between_delivery_and_reply_with_mongodb_down(
+    deployment: Deployment, servers_back: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    count = 600
+    workers = [deployment.start("w1")]
+    wait_assigned(*workers)
+    started = time.monotonic()
+    produce(deployment.topics.generate_in, requests(count))
+    wait_handled(workers[0], 150)
+    # MongoDB goes: deliveries under way cannot be recorded; then the worker dies.
+    kill_server("mongo")
+    time.sleep(1.5)
+    workers[0].process.kill()
+    workers[0].process.wait()
+    start_servers()
+    workers.append(deployment.start("w2"))
+    replies = collect_replies(deployment, range(count))
+    mails = deployment.mails()
+    figures = measure("kill -9 between delivery and reply, MongoDB down", deployment, replies,
+                      mails, workers, started, expected=range(count))  # fmt: skip
+    per_request = Counter(len(codes) for codes in mails.values())
+    figures.notes = {
+        "crashes": 1,
+        "deliveries_per_request": dict(sorted(per_request.items())),
+        "requests_delivered_twice": sum(1 for codes in mails.values() if len(codes) > 1),
+    }
+    report(figures, capsys)
+    # Each request: at most one extra delivery per crash, always of the same code.
+    assert max(per_request) <= 1 + figures.notes["crashes"], figures.line()
+    assert figures.requests_with_two_codes == 0 and figures.delivered_requests == count
