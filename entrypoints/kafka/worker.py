@@ -55,6 +55,7 @@ POLL_SECONDS = 0.1
 COMMIT_EVERY_SECONDS = 0.5
 PROBE_EVERY_SECONDS = 1.0
 PROBE_TIMEOUT_SECONDS = 2.0
+CLOSE_RESERVE_SECONDS = 1.5
 RETRY_FIRST_SECONDS = 0.1
 RETRY_MAX_SECONDS = 5.0
 
@@ -207,23 +208,33 @@ class KafkaWorker:
             await asyncio.sleep(PROBE_EVERY_SECONDS)
 
     async def _shutdown(self, consumer: Consumer) -> None:
+        """Within the grace period: wait for the records in flight, abandon the rest, commit
+        what finished and leave the group. The last ``CLOSE_RESERVE_SECONDS`` of the grace are
+        kept for the commit and the leave, which run in daemon threads so that a broker that
+        does not answer cannot hold the process past its grace."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._grace
+        reserve = min(CLOSE_RESERVE_SECONDS, self._grace / 2)
         log.info("kafka.draining", in_flight=len(self._tasks), grace_seconds=self._grace)
         if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=self._grace)
+            wait = max(deadline - reserve - loop.time(), 0)
+            _, pending = await asyncio.wait(set(self._tasks), timeout=wait)
             for task in pending:
                 # Left uncommitted: another worker, or this one restarted, answers it.
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
                 log.warning("kafka.abandoned", records=len(pending))
-        self._last_commit = 0.0
-        await self._commit(consumer)
+        offsets = self._tracker.committable()
+        if offsets:
+            partitions = [KafkaTopicPartition(t, p, o) for (t, p), o in offsets.items()]
+            await _bounded(
+                lambda: consumer.commit(offsets=partitions, asynchronous=False),
+                max(deadline - loop.time() - reserve / 2, 0.2),
+            )
         # What was abandoned stays uncommitted; the revoke that close() triggers need not wait.
         self._tracker.clear()
-        # close() may wait on an unreachable broker: give it a bounded time, off the loop.
-        closer = threading.Thread(target=_close_quietly, args=(consumer,), daemon=True)
-        closer.start()
-        await asyncio.to_thread(closer.join, 5.0)
+        await _bounded(consumer.close, max(deadline - loop.time(), 0.2))
         log.info("kafka.stopped", handled=self.handled, dead_lettered=self.dead_lettered)
 
     # ------------------------------------------------------------ one record
@@ -472,8 +483,18 @@ def _metadata_answers(consumer: Consumer, topic: str) -> bool:
     return True
 
 
-def _close_quietly(consumer: Consumer) -> None:
-    try:
-        consumer.close()
-    except (KafkaException, RuntimeError) as exc:
-        log.warning("kafka.close_failed", error=str(exc))
+async def _bounded(action: Callable[[], object], seconds: float) -> None:
+    """Runs a blocking client call in a daemon thread for at most ``seconds``; a call still
+    running then is left behind (it cannot hold up the process's exit)."""
+
+    def call() -> None:
+        try:
+            action()
+        except (KafkaException, RuntimeError) as exc:
+            log.warning("kafka.shutdown_call_failed", error=str(exc))
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    await asyncio.to_thread(worker.join, seconds)
+    if worker.is_alive():
+        log.warning("kafka.shutdown_call_timed_out", seconds=round(seconds, 1))
