@@ -68,6 +68,10 @@ class OtpAttemptsExceeded(OtpError):
     code = "OTP_ATTEMPTS_EXCEEDED"
 
 
+class Unauthorized(OtpError):
+    code = "UNAUTHORIZED"
+
+
 class InternalError(OtpError):
     code = "INTERNAL_ERROR"
 

@@ -23,7 +23,7 @@ from entrypoints.container import Container, resolve
 from entrypoints.http.app import create_app
 from entrypoints.logging import configure_logging
 from entrypoints.runtime import Supervisor, running_container, running_services, serving
-from entrypoints.settings import Settings, SettingsError
+from entrypoints.settings import Settings, SettingsError, is_loopback
 
 log = structlog.get_logger(__name__)
 
@@ -62,12 +62,17 @@ def main() -> None:
 def serve(host: str | None, port: int | None) -> None:
     """Serve the HTTP API until SIGTERM or Ctrl-C."""
     settings = _settings()
+    if host is not None and not settings.http_api_keys and not is_loopback(host):
+        raise click.UsageError(
+            "HTTP_API_KEYS is required to serve beyond loopback (--host " + host + ")"
+        )
     supervisor = Supervisor()
     app = create_app(
         lambda: serving(settings, supervisor),
         max_body_bytes=settings.http_max_body_bytes,
         purge_every=settings.purge_interval_seconds,
         supervisor=supervisor,
+        api_keys=settings.http_api_keys,
     )
     config = uvicorn.Config(
         app,

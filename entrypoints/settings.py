@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -84,6 +86,43 @@ def _assignor(name: str) -> str:
 
 
 TEMPLATE_STORES = ("files", "mongo")
+API_KEY_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+
+@attrs.frozen
+class ApiKey:
+    """A caller of the HTTP API: its name (in logs and limits) and the SHA-256 of its key."""
+
+    name: str
+    sha256: str = attrs.field(repr=False)
+
+
+def api_keys(raw: str | None) -> tuple[ApiKey, ...]:
+    """``HTTP_API_KEYS``: comma-separated ``name:sha256hex`` entries."""
+    keys = []
+    for entry in (raw or "").split(","):
+        if not entry.strip():
+            continue
+        name, _, digest = entry.strip().partition(":")
+        if not API_KEY_NAME.fullmatch(name) or not SHA256_HEX.fullmatch(digest):
+            raise SettingsError(
+                "HTTP_API_KEYS entries must be name:sha256hex (the SHA-256 of the key, 64 hex "
+                "digits; names of letters, digits, '.', '_' or '-')"
+            )
+        keys.append(ApiKey(name, digest.lower()))
+    if len({k.name for k in keys}) != len(keys):
+        raise SettingsError("HTTP_API_KEYS names each caller once")
+    return tuple(keys)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def template_store_kind(env: Mapping[str, str], templates_dir: Path, mongo: bool) -> str:
@@ -110,6 +149,7 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     http_max_body_bytes: int = 65536
+    http_api_keys: tuple[ApiKey, ...] = attrs.field(default=(), repr=False)
     sqlite_path: Path = Path("var/otp.sqlite3")
     outbox_dir: Path = Path("var/outbox")
     templates_dir: Path = Path("templates")
@@ -171,6 +211,7 @@ class Settings:
             http_host=text(env, "127.0.0.1", "HTTP_HOST"),
             http_port=env_int(env, 8080, "HTTP_PORT"),
             http_max_body_bytes=env_int(env, 65536, "HTTP_MAX_BODY_BYTES"),
+            http_api_keys=api_keys(optional(env, "HTTP_API_KEYS")),
             sqlite_path=Path(text(env, "var/otp.sqlite3", "SQLITE_PATH")),
             outbox_dir=Path(text(env, "var/outbox", "OUTBOX_DIR")),
             templates_dir=templates_dir,
@@ -194,6 +235,11 @@ class Settings:
             purge_interval_seconds=env_int(env, 60, "PURGE_INTERVAL_SECONDS"),
             shutdown_grace_seconds=env_int(env, 30, "SHUTDOWN_GRACE_SECONDS"),
         )
+        if not settings.http_api_keys and not is_loopback(settings.http_host):
+            raise SettingsError(
+                "HTTP_API_KEYS is required when HTTP_HOST is not a loopback address: "
+                "anyone who reaches the API could otherwise ask for and check codes"
+            )
         if settings.uses_shared_state and settings.hash_key is None:
             raise SettingsError(
                 "OTP_HASH_KEY is required when MONGODB_URI or KAFKA_BOOTSTRAP_SERVERS is set: "

@@ -16,11 +16,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from application.ports import OtpRepository, ProcessedRequests
-from domain.errors import DependencyUnavailable, InvalidRequest, OtpError, RateLimited
+from domain.errors import (
+    DependencyUnavailable,
+    InvalidRequest,
+    OtpError,
+    RateLimited,
+    Unauthorized,
+)
 from entrypoints import dispatch
+from entrypoints.http.callers import caller, is_json
 from entrypoints.http.openapi import document
 from entrypoints.http.status import status_for
 from entrypoints.runtime import Services, Supervisor
+from entrypoints.settings import ApiKey
 
 log = structlog.get_logger(__name__)
 
@@ -75,6 +83,7 @@ def create_app(
     max_body_bytes: int = 65536,
     purge_every: float = 60.0,
     supervisor: Supervisor | None = None,
+    api_keys: tuple[ApiKey, ...] = (),
 ) -> Starlette:
     registry = CollectorRegistry()
     outcomes = Counter(
@@ -99,6 +108,28 @@ def create_app(
                 log.info("http.stopped")
 
     async def handle(
+        request: Request,
+        run: Callable[[Services, Mapping[str, Any], object], Awaitable[dispatch.Outcome]],
+        operation: str,
+        flag: str,
+    ) -> Response:
+        name = caller(request, api_keys) if api_keys else "local"
+        if name is None:
+            outcomes.labels(operation, Unauthorized.code).inc()
+            refused = Unauthorized("A valid API key is required: Authorization: Bearer <key>.")
+            return JSONResponse(
+                dispatch.invalid(None, refused, flag),
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if not is_json(request):
+            outcomes.labels(operation, InvalidRequest.code).inc()
+            wrong = InvalidRequest("Only application/json bodies are accepted.")
+            return JSONResponse(dispatch.invalid(None, wrong, flag), status_code=415)
+        with structlog.contextvars.bound_contextvars(caller=name):
+            return await _run(request, run, operation, flag)
+
+    async def _run(
         request: Request,
         run: Callable[[Services, Mapping[str, Any], object], Awaitable[dispatch.Outcome]],
         operation: str,
@@ -137,7 +168,15 @@ def create_app(
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    async def metrics(_: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        # With callers configured, metrics need a key too: they tell who calls how often.
+        if api_keys and caller(request, api_keys) is None:
+            refused = Unauthorized("A valid API key is required: Authorization: Bearer <key>.")
+            return JSONResponse(
+                {"error": refused.message, "errorCode": refused.code},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def openapi(_: Request) -> Response:

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from starlette.testclient import TestClient
 
 from entrypoints.http.app import create_app, purge_periodically
 from entrypoints.runtime import Supervisor, running_services
-from entrypoints.settings import Settings
+from entrypoints.settings import Settings, api_keys
 from tests.outbox import newest_code
 
 pytestmark = pytest.mark.integration
+
+JSON_TYPE = {"Content-Type": "application/json"}
 
 MAIL = {
     "templateName": "otp-mail",
@@ -24,6 +29,7 @@ MAIL = {
     "recipient": "ana@example.com",
     "clientId": "c1",
 }
+VALIDATE = {"clientId": "c1", "channel": "MAIL", "otp": "123456"}
 
 
 @pytest.fixture
@@ -79,7 +85,7 @@ def test_bad_generate_requests_get_their_status_and_code(
 def test_malformed_or_oversized_bodies_get_a_4xx_and_the_service_keeps_serving(
     client: TestClient, raw: bytes, status: int
 ) -> None:
-    response = client.post("/v1/otp/generate", content=raw)
+    response = client.post("/v1/otp/generate", content=raw, headers=JSON_TYPE)
     assert response.status_code == status
     assert response.json()["errorCode"] == "INVALID_REQUEST"
     assert _post(client, "/v1/otp/generate", {**MAIL, "clientId": "after"})[1]["otpSent"]
@@ -137,3 +143,58 @@ def test_healthz_says_failed_once_background_work_has_stopped_for_good(settings:
         "status": "failed",
         "reason": "the Kafka consumer ended: RuntimeError()",
     }
+
+
+KEY = "k-" + "7" * 40
+OTHER_KEY = "k-" + "8" * 40
+
+
+@pytest.fixture
+def guarded(settings: Settings) -> Iterator[TestClient]:
+    keys = api_keys(f"bank-app:{hashlib.sha256(KEY.encode()).hexdigest()}")
+    app = create_app(lambda: running_services(settings), api_keys=keys)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize(
+    "authorization", [None, "", "Bearer", f"Bearer {OTHER_KEY}", f"Basic {KEY}", KEY]
+)
+def test_without_a_valid_key_a_code_can_be_neither_asked_for_nor_checked(
+    guarded: TestClient, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    for path, body in (("/v1/otp/generate", MAIL), ("/v1/otp/validate", VALIDATE)):
+        response = guarded.post(path, json=body, headers=headers)
+        assert response.status_code == 401
+        assert response.json()["errorCode"] == "UNAUTHORIZED"
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert guarded.get("/metrics", headers=headers).status_code == 401
+
+
+def test_a_caller_with_its_key_is_served_and_named_in_the_logs(
+    guarded: TestClient, outbox: Path
+) -> None:
+    bearer = {"Authorization": f"Bearer {KEY}"}
+    # The request's context (its caller) reaches every line through structlog's contextvars.
+    merged = [structlog.contextvars.merge_contextvars]
+    with structlog.testing.capture_logs(processors=merged) as logs:
+        response = guarded.post("/v1/otp/generate", json=MAIL, headers=bearer)
+    assert (response.status_code, response.json()["otpSent"]) == (200, True)
+    assert any(e["event"] == "otp.generated" and e["caller"] == "bank-app" for e in logs)
+    assert KEY not in repr(logs)
+    assert guarded.get("/metrics", headers=bearer).status_code == 200
+    assert guarded.get("/healthz").status_code == 200 and guarded.get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "content_type", [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+)
+def test_only_json_bodies_are_accepted(client: TestClient, content_type: str | None) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post("/v1/otp/generate", content=json.dumps(MAIL), headers=headers)
+    assert response.status_code == 415
+    assert response.json()["errorCode"] == "INVALID_REQUEST"
+    charset = {"Content-Type": "application/json; charset=utf-8"}
+    accepted = client.post("/v1/otp/generate", content=json.dumps(MAIL), headers=charset)
+    assert accepted.status_code == 200

@@ -153,3 +153,23 @@ def test_the_delivery_attempt_budget_is_a_policy_setting() -> None:
     assert tuned.policy.max_delivery_attempts == 3
     with pytest.raises(SettingsError, match="policy"):
         Settings.from_env({"OTP_MAX_DELIVERY_ATTEMPTS": "0"})
+
+
+def test_serving_beyond_loopback_needs_api_keys() -> None:
+    with pytest.raises(SettingsError, match="HTTP_API_KEYS is required"):
+        Settings.from_env({"HTTP_HOST": "0.0.0.0"})
+    digest = "ab" * 32
+    exposed = Settings.from_env({"HTTP_HOST": "0.0.0.0", "HTTP_API_KEYS": f"app-1:{digest}"})
+    assert [(k.name, k.sha256) for k in exposed.http_api_keys] == [("app-1", digest)]
+    for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
+        assert Settings.from_env({"HTTP_HOST": host}).http_api_keys == ()
+    assert digest not in repr(exposed)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    ["app", "app:notahash", ":" + "ab" * 32, "a b:" + "ab" * 32, f"x:{'ab' * 32},x:{'cd' * 32}"],
+)
+def test_malformed_api_keys_are_refused(keys: str) -> None:
+    with pytest.raises(SettingsError, match="HTTP_API_KEYS"):
+        Settings.from_env({"HTTP_API_KEYS": keys})
