@@ -31,8 +31,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.mongo.client import LEDGERS, connect, ensure_indexes  # noqa: E402
-from adapters.mongo.otp_repository import MongoOtpRepository, ledger_key  # noqa: E402
-from adapters.repositories.documents import ledger_to_document  # noqa: E402
+from adapters.mongo.otp_repository import (  # noqa: E402
+    MongoOtpRepository,
+    ledger_key,
+    stored_fields,
+)
 from adapters.repositories.sqlite import SqliteOtpRepository, open_sqlite  # noqa: E402
 from application.ports import OtpRepository  # noqa: E402
 from domain.channel import Channel  # noqa: E402
@@ -72,14 +75,10 @@ async def mongo_store() -> AsyncIterator[tuple[OtpRepository, Filler]]:
     await ensure_indexes(db)
 
     async def fill(batch: list[OtpLedger]) -> None:
-        documents: list[dict[str, Any]] = []
-        for book in batch:
-            fields = ledger_to_document(book)
-            del fields["version"]
-            key = ledger_key(book.client_id, book.channel)
-            documents.append(
-                {"_id": key, "version": 1, **fields, "retainUntilDate": book.retain_until}
-            )
+        documents: list[dict[str, Any]] = [
+            {"_id": ledger_key(book.client_id, book.channel), "version": 1, **stored_fields(book)}
+            for book in batch
+        ]
         await db[LEDGERS].insert_many(documents, ordered=False)
 
     try:

@@ -23,7 +23,7 @@ from entrypoints.container import Container, resolve
 from entrypoints.http.app import create_app
 from entrypoints.logging import configure_logging
 from entrypoints.runtime import Supervisor, running_container, running_services, serving
-from entrypoints.settings import Settings, SettingsError, is_loopback
+from entrypoints.settings import Settings, SettingsError, check_exposure
 
 log = structlog.get_logger(__name__)
 
@@ -62,10 +62,11 @@ def main() -> None:
 def serve(host: str | None, port: int | None) -> None:
     """Serve the HTTP API until SIGTERM or Ctrl-C."""
     settings = _settings()
-    if host is not None and not settings.http_api_keys and not is_loopback(host):
-        raise click.UsageError(
-            "HTTP_API_KEYS is required to serve beyond loopback (--host " + host + ")"
-        )
+    if host is not None:
+        try:
+            check_exposure(host, settings.http_api_keys)
+        except SettingsError as exc:
+            raise click.UsageError(str(exc)) from None
     supervisor = Supervisor()
     app = create_app(
         lambda: serving(settings, supervisor),

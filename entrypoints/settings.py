@@ -125,6 +125,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_exposure(host: str, keys: tuple[ApiKey, ...]) -> None:
+    """Serving beyond loopback needs callers' keys: anyone who reaches the API could otherwise
+    ask for codes to be sent anywhere and check them."""
+    if not keys and not is_loopback(host):
+        raise SettingsError(
+            f"HTTP_API_KEYS is required to serve on {host}, which is not a loopback address"
+        )
+
+
 def template_store_kind(env: Mapping[str, str], templates_dir: Path, mongo: bool) -> str:
     """``TEMPLATE_STORE``, or by default the folder when it exists, else MongoDB when configured.
 
@@ -235,11 +244,7 @@ class Settings:
             purge_interval_seconds=env_int(env, 60, "PURGE_INTERVAL_SECONDS"),
             shutdown_grace_seconds=env_int(env, 30, "SHUTDOWN_GRACE_SECONDS"),
         )
-        if not settings.http_api_keys and not is_loopback(settings.http_host):
-            raise SettingsError(
-                "HTTP_API_KEYS is required when HTTP_HOST is not a loopback address: "
-                "anyone who reaches the API could otherwise ask for and check codes"
-            )
+        check_exposure(settings.http_host, settings.http_api_keys)
         if settings.uses_shared_state and settings.hash_key is None:
             raise SettingsError(
                 "OTP_HASH_KEY is required when MONGODB_URI or KAFKA_BOOTSTRAP_SERVERS is set: "

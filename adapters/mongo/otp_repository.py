@@ -20,6 +20,15 @@ def ledger_key(client_id: str, channel: Channel) -> str:
     return f"{channel.value}:{client_id}"
 
 
+def stored_fields(ledger: OtpLedger) -> dict[str, Any]:
+    """The document's fields beside ``_id`` and ``version``: the ledger, and its retention as a
+    BSON date for the TTL index and the purge."""
+    fields = ledger_to_document(ledger)
+    del fields["version"]
+    fields["retainUntilDate"] = ledger.retain_until
+    return fields
+
+
 class MongoOtpRepository:
     """A ledger is the document ``_id = <channel>:<clientId>`` with a ``version`` field.
 
@@ -44,9 +53,7 @@ class MongoOtpRepository:
 
     async def save(self, ledger: OtpLedger) -> None:
         key = ledger_key(ledger.client_id, ledger.channel)
-        fields: dict[str, Any] = ledger_to_document(ledger)
-        del fields["version"]
-        fields["retainUntilDate"] = ledger.retain_until
+        fields = stored_fields(ledger)
         try:
             if ledger.version == 0:
                 await self._ledgers.insert_one({"_id": key, "version": 1, **fields})

@@ -116,12 +116,7 @@ def create_app(
         name = caller(request, api_keys) if api_keys else "local"
         if name is None:
             outcomes.labels(operation, Unauthorized.code).inc()
-            refused = Unauthorized("A valid API key is required: Authorization: Bearer <key>.")
-            return JSONResponse(
-                dispatch.invalid(None, refused, flag),
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            return _unauthorized(lambda refused: dispatch.invalid(None, refused, flag))
         if not is_json(request):
             outcomes.labels(operation, InvalidRequest.code).inc()
             wrong = InvalidRequest("Only application/json bodies are accepted.")
@@ -171,11 +166,8 @@ def create_app(
     async def metrics(request: Request) -> Response:
         # With callers configured, metrics need a key too: they tell who calls how often.
         if api_keys and caller(request, api_keys) is None:
-            refused = Unauthorized("A valid API key is required: Authorization: Bearer <key>.")
-            return JSONResponse(
-                {"error": refused.message, "errorCode": refused.code},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
+            return _unauthorized(
+                lambda refused: {"error": refused.message, "errorCode": refused.code}
             )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -193,6 +185,15 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+
+
+def _error_only(error: OtpError) -> dict[str, Any]:
+    return {"error": error.message, "errorCode": error.code}
+
+
+def _unauthorized(body: Callable[[Unauthorized], dict[str, Any]]) -> Response:
+    refused = Unauthorized("A valid API key is required: Authorization: Bearer <key>.")
+    return JSONResponse(body(refused), status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def _not_ready(current: Services | None) -> str | None:

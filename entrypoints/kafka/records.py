@@ -86,13 +86,11 @@ def fit_reply(
     budget = limit - RECORD_OVERHEAD - len(key or b"") - _headers_size(headers)
     if len(value) <= budget:
         return value
-    cut = {
-        name: (field[:ECHO_LIMIT] if isinstance(field, str) else field)
-        if name in ("processInstanceId", "clientId", "channel", "error")
-        else field
-        for name, field in reply.items()
-    }
-    for name in ("clientId", "channel"):
-        if not isinstance(cut.get(name), str | int | type(None)):
-            cut[name] = None
+    cut = dict(reply)
+    for name in ("processInstanceId", "clientId", "channel", "error"):
+        field = cut.get(name)
+        if isinstance(field, str):
+            cut[name] = field[:ECHO_LIMIT]
+        elif name in ("clientId", "channel") and not isinstance(field, int | None):
+            cut[name] = None  # an object or array echoed from a bad request
     return json.dumps(cut).encode()

@@ -183,7 +183,6 @@ class KafkaWorker:
                     f"kafka:consume:{error.name()}", "kafka.consume_error", error=error.str()
                 )
                 continue
-            self.broker_problem = None
             self._start(record)
 
     def _pause(self, consumer: Consumer, paused: bool) -> None:

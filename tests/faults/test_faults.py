@@ -116,21 +116,34 @@ def mails_in(server: MailServer) -> dict[str, list[str]]:
     return received
 
 
+def with_mail_server(
+    deployment: Deployment, tls: tuple[Path, ssl.SSLContext], **env: str
+) -> tuple[MailServer, list[RunningService]]:
+    """A plain SMTP server for the deployment, and one worker sending through it."""
+    mail = start_mail_server(tls, "none")
+    deployment.env.update({**mail.env(), **env})
+    workers = [deployment.start("w1")]
+    wait_assigned(*workers)
+    return mail, workers
+
+
+def mail_outage(mail: MailServer, tls: tuple[Path, ssl.SSLContext]) -> MailServer:
+    """The SMTP server down for OUTAGE_SECONDS, then back on its port with its inbox."""
+    mail.controller.stop()
+    time.sleep(OUTAGE_SECONDS)
+    return start_mail_server(tls, "none", inbox=mail.inbox, port=mail.port)
+
+
 def test_the_smtp_server_down_for_20_s(
     deployment: Deployment,
     certificate_authority: tuple[Path, ssl.SSLContext],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    mail = start_mail_server(certificate_authority, "none")
-    deployment.env.update({**mail.env(), "SMTP_SECURITY": "none"})
-    workers = [deployment.start("w1")]
-    wait_assigned(*workers)
+    mail, workers = with_mail_server(deployment, certificate_authority)
     started = time.monotonic()
     produce(deployment.topics.generate_in, requests())
     wait_handled(workers[0], 200)
-    mail.controller.stop()
-    time.sleep(OUTAGE_SECONDS)
-    back = start_mail_server(certificate_authority, "none", inbox=mail.inbox, port=mail.port)
+    back = mail_outage(mail, certificate_authority)
     try:
         replies = collect_replies(deployment, range(REQUESTS))
         figures = measure("SMTP down for 20 s", deployment, replies, mails_in(mail), workers,
@@ -265,10 +278,9 @@ def test_the_smtp_server_down_then_the_engine_retries_each_failed_request_once(
     certificate_authority: tuple[Path, ssl.SSLContext],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    mail = start_mail_server(certificate_authority, "none")
-    deployment.env.update({**mail.env(), "OTP_RESEND_COOLDOWN_SECONDS": "1"})
-    workers = [deployment.start("w1")]
-    wait_assigned(*workers)
+    mail, workers = with_mail_server(
+        deployment, certificate_authority, OTP_RESEND_COOLDOWN_SECONDS="1"
+    )
     started = time.monotonic()
     # The codes people hold before the outage.
     produce(deployment.topics.generate_in, requests())
@@ -279,9 +291,7 @@ def test_the_smtp_server_down_then_the_engine_retries_each_failed_request_once(
     # A second code for everyone, with the server down for 20 s in the middle.
     produce(deployment.topics.generate_in, requests(first_id=10_000))
     wait_handled(workers[0], REQUESTS + 200)
-    mail.controller.stop()
-    time.sleep(OUTAGE_SECONDS)
-    back = start_mail_server(certificate_authority, "none", inbox=mail.inbox, port=mail.port)
+    back = mail_outage(mail, certificate_authority)
     try:
         second = replies_for(deployment, deployment.topics.generate_out,
                              {10_000 + n for n in range(REQUESTS)})  # fmt: skip
