@@ -1,16 +1,19 @@
-"""Code generation from the OS CSPRNG and HMAC-SHA256 hashing with rotatable keys."""
+"""Code generation from the OS CSPRNG and HMAC-SHA256 hashing with named, rotatable keys."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Sequence
+
+import attrs
 
 from domain.channel import Channel
 from domain.otp import CodeHash
 
-MIN_KEY_BYTES = 16
+# 256 bits: an attacker who steals the stored hashes must not be able to search the key.
+MIN_KEY_BYTES = 32
 
 
 class SecretsCodeGenerator:
@@ -28,32 +31,82 @@ class SecretsCodeGenerator:
 
 
 def key_id_of(key: bytes) -> str:
-    """A short public name for a key: it identifies the key without revealing it."""
+    """A short public name for an unnamed key: it identifies the key without revealing it."""
     return hashlib.sha256(b"otp-service key id\x00" + key).hexdigest()[:12]
 
 
-class HmacCodeHasher:
-    """Hashes with the active key; verifies with whichever key a stored hash names."""
+@attrs.frozen
+class NamedKey:
+    """A hashing key and the public id stored beside each hash made with it."""
 
-    def __init__(self, active_key: bytes, previous_keys: tuple[bytes, ...] = ()) -> None:
-        for key in (active_key, *previous_keys):
-            if len(key) < MIN_KEY_BYTES:
-                raise ValueError(f"an OTP hash key must be at least {MIN_KEY_BYTES} bytes long")
-        self._active_id = key_id_of(active_key)
-        self._keys: Mapping[str, bytes] = {key_id_of(k): k for k in (*previous_keys, active_key)}
+    id: str
+    secret: bytes = attrs.field(repr=False)
+
+    @classmethod
+    def unnamed(cls, secret: bytes) -> NamedKey:
+        return cls(key_id_of(secret), secret)
+
+
+class HmacCodeHasher:
+    """Hashes with the newest key; verifies with whichever key a stored hash names.
+
+    ``keys`` are newest first: the first issues, all verify, so adding a key in front rotates
+    without invalidating live codes, and a key is dropped once its codes have expired.
+    """
+
+    def __init__(self, keys: Sequence[NamedKey]) -> None:
+        if not keys:
+            raise ValueError("at least one OTP hash key is needed")
+        for key in keys:
+            if len(key.secret) < MIN_KEY_BYTES:
+                raise ValueError(
+                    f"an OTP hash key must carry at least {MIN_KEY_BYTES * 8} bits "
+                    f"({MIN_KEY_BYTES} bytes); key {key.id!r} is shorter"
+                )
+        if len({k.id for k in keys}) != len(keys):
+            raise ValueError("each OTP hash key needs its own id")
+        self._active = keys[0]
+        # Derived secrets (per-request codes, pseudonyms) must not change when a key is added
+        # in front, or a request redelivered across a rotation would get another code: they
+        # come from the oldest key, which is only dropped after its codes expired.
+        self._oldest = keys[-1]
+        self._keys = {k.id: k.secret for k in keys}
+
+    @property
+    def active_key_id(self) -> str:
+        return self._active.id
 
     def derived_key(self, purpose: str) -> bytes:
         """A separate key for another use of the same secret (e.g. deriving codes)."""
-        return hmac.new(self._keys[self._active_id], purpose.encode(), hashlib.sha256).digest()
+        return hmac.new(self._oldest.secret, purpose.encode(), hashlib.sha256).digest()
 
     def hash(
-        self, code: str, *, client_id: str, channel: Channel, key_id: str | None = None
+        self,
+        code: str,
+        *,
+        client_id: str,
+        channel: Channel,
+        key_id: str | None = None,
+        context: str = "",
     ) -> CodeHash:
-        kid = key_id or self._active_id
+        kid = key_id or self._active.id
         key = self._keys.get(kid)
         if key is None:
             # A retired key: nothing can match, and an unknown id must not fail loudly per try.
             return CodeHash(key_id=kid, digest="")
-        # Binding the client and channel means a stored hash says nothing about any other client.
-        message = "\x1f".join((client_id, channel.value, code)).encode()
+        # Binding the client and channel means a stored hash says nothing about any other client;
+        # binding the context (a transaction's amount, payee...) means the code approves only it.
+        parts = (client_id, channel.value, code, *((context,) if context else ()))
+        message = "\x1f".join(parts).encode()
         return CodeHash(key_id=kid, digest=hmac.new(key, message, hashlib.sha256).hexdigest())
+
+
+class HmacPseudonyms:
+    """Keyed hashes of identifiers (clientIds, recipients) for logs and limit counters: stable,
+    not reversible without the key, and never the raw value (often a national id number)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def of(self, value: str) -> str:
+        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()[:20]

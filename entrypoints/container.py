@@ -25,7 +25,7 @@ from adapters.channels.sms_http import TwilioSmsProvider, WebhookSmsProvider
 from adapters.channels.sms_segments import SegmentLimitedChannel
 from adapters.channels.smtp import SmtpMailProvider
 from adapters.clock import SystemClock
-from adapters.codes import HmacCodeHasher, SecretsCodeGenerator
+from adapters.codes import HmacCodeHasher, NamedKey, SecretsCodeGenerator
 from adapters.hash_key import load_or_create_key
 from adapters.kafka.publisher import kafka_publisher
 from adapters.mongo.client import Document, connect, database, ensure_indexes
@@ -46,17 +46,16 @@ log = structlog.get_logger(__name__)
 
 
 def build_hasher(settings: Settings) -> HmacCodeHasher:
-    if settings.hash_key is not None:
-        key = settings.hash_key.encode()
-    else:
-        key = load_or_create_key(settings.hash_key_file)
-        log.warning(
-            "hash_key.generated_locally",
-            detail="OTP_HASH_KEY is not set; using a random key kept in a local file. "
-            "Set OTP_HASH_KEY in any shared or production deployment.",
-            key_file=str(settings.hash_key_file),
-        )
-    return HmacCodeHasher(key, tuple(k.encode() for k in settings.hash_previous_keys))
+    if settings.hash_keys:
+        return HmacCodeHasher(settings.hash_keys)
+    key = load_or_create_key(settings.hash_key_file)
+    log.warning(
+        "hash_key.generated_locally",
+        detail="OTP_HASH_KEYS is not set; using a random key kept in a local file. "
+        "Set OTP_HASH_KEYS in any shared or production deployment.",
+        key_file=str(settings.hash_key_file),
+    )
+    return HmacCodeHasher([NamedKey.unnamed(key)])
 
 
 def kafka_producer_config(settings: Settings) -> dict[str, Any]:

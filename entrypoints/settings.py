@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import attrs
 
+from adapters.codes import MIN_KEY_BYTES, NamedKey
 from domain.policy import OtpPolicy
 from entrypoints.delivery_settings import DeliverySettings
 from entrypoints.settings_env import SettingsError, env_bool, env_int, optional, text
@@ -116,6 +119,65 @@ def api_keys(raw: str | None) -> tuple[ApiKey, ...]:
     return tuple(keys)
 
 
+HEX_KEY = re.compile(r"(?:[0-9a-fA-F]{2})+")
+KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
+
+
+def decode_key(raw: str, variable: str) -> bytes:
+    """A hashing key given as hex or base64 (standard or URL-safe), of at least 256 bits."""
+    raw = raw.strip()
+    secret: bytes | None = None
+    if HEX_KEY.fullmatch(raw):
+        secret = bytes.fromhex(raw)
+    else:
+        padded = raw + "=" * (-len(raw) % 4)
+        try:
+            secret = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+        except (binascii.Error, ValueError):
+            secret = None
+    if secret is None or len(secret) < MIN_KEY_BYTES:
+        raise SettingsError(
+            f"{variable} needs keys of at least {MIN_KEY_BYTES * 8} random bits, written as hex "
+            f"({MIN_KEY_BYTES * 2} digits) or base64 (e.g. the output of "
+            f"'openssl rand -base64 {MIN_KEY_BYTES}')"
+        )
+    return secret
+
+
+def hash_keys(env: Mapping[str, str]) -> tuple[NamedKey, ...]:
+    """``OTP_HASH_KEYS`` (``id:key``, newest first), else ``OTP_HASH_KEY`` and the retired
+    ``OTP_HASH_PREVIOUS_KEYS``; empty when none is set (the embedded default's key file)."""
+    named = optional(env, "OTP_HASH_KEYS")
+    if named is not None:
+        keys = []
+        for entry in named.split(","):
+            if not entry.strip():
+                continue
+            key_id, _, raw = entry.strip().partition(":")
+            if not KEY_ID.fullmatch(key_id) or not raw:
+                raise SettingsError(
+                    "OTP_HASH_KEYS entries must be id:key (ids of letters, digits, '.', '_' or "
+                    "'-', at most 32 characters)"
+                )
+            keys.append(NamedKey(key_id, decode_key(raw, "OTP_HASH_KEYS")))
+        if len({k.id for k in keys}) != len(keys):
+            raise SettingsError("OTP_HASH_KEYS names each key once")
+        if not keys:
+            raise SettingsError("OTP_HASH_KEYS holds no key")
+        return tuple(keys)
+    single = optional(env, "OTP_HASH_KEY")
+    if single is None:
+        return ()
+    previous = optional(env, "OTP_HASH_PREVIOUS_KEYS") or ""
+    return tuple(
+        NamedKey.unnamed(decode_key(raw, variable))
+        for raw, variable in (
+            (single, "OTP_HASH_KEY"),
+            *((p, "OTP_HASH_PREVIOUS_KEYS") for p in previous.split(",") if p.strip()),
+        )
+    )
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -165,8 +227,8 @@ class Settings:
     template_store: str = attrs.field(
         default="files", validator=attrs.validators.in_(TEMPLATE_STORES)
     )
-    hash_key: str | None = attrs.field(default=None, repr=False)
-    hash_previous_keys: tuple[str, ...] = attrs.field(default=(), repr=False)
+    # Newest first; empty means the embedded default's generated key file.
+    hash_keys: tuple[NamedKey, ...] = attrs.field(default=(), repr=False)
     hash_key_file: Path = Path("var/otp-hash.key")
     mail_from_address: str = "no-reply@otp.local"
     mail_from_name: str | None = "OTP service"
@@ -211,7 +273,6 @@ class Settings:
             if isinstance(exc, SettingsError):
                 raise
             raise SettingsError(f"OTP policy out of range: {exc}") from None
-        previous = optional(env, "OTP_HASH_PREVIOUS_KEYS")
         templates_dir = Path(text(env, "templates", "TEMPLATES_DIR"))
         mongodb_uri = optional(env, "MONGODB_URI", "SPRING_DATA_MONGODB_URI")
         settings = cls(
@@ -225,8 +286,7 @@ class Settings:
             outbox_dir=Path(text(env, "var/outbox", "OUTBOX_DIR")),
             templates_dir=templates_dir,
             template_store=template_store_kind(env, templates_dir, mongodb_uri is not None),
-            hash_key=optional(env, "OTP_HASH_KEY"),
-            hash_previous_keys=tuple(k for k in (previous or "").split(",") if k.strip()),
+            hash_keys=hash_keys(env),
             hash_key_file=Path(text(env, "var/otp-hash.key", "OTP_HASH_KEY_FILE")),
             mail_from_address=text(
                 env, "no-reply@otp.local", "MAIL_FROM_ADDRESS", "APPLICATION_MAIL_FROM_EMAIL"
@@ -245,9 +305,9 @@ class Settings:
             shutdown_grace_seconds=env_int(env, 30, "SHUTDOWN_GRACE_SECONDS"),
         )
         check_exposure(settings.http_host, settings.http_api_keys)
-        if settings.uses_shared_state and settings.hash_key is None:
+        if settings.uses_shared_state and not settings.hash_keys:
             raise SettingsError(
-                "OTP_HASH_KEY is required when MONGODB_URI or KAFKA_BOOTSTRAP_SERVERS is set: "
-                "every worker must hash with the same key"
+                "OTP_HASH_KEYS (or OTP_HASH_KEY) is required when MONGODB_URI or "
+                "KAFKA_BOOTSTRAP_SERVERS is set: every worker must hash with the same keys"
             )
         return settings

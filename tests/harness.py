@@ -9,7 +9,7 @@ from typing import Any
 
 from adapters.channels.memory import RecordingChannel
 from adapters.clock import ManualClock
-from adapters.codes import HmacCodeHasher, SecretsCodeGenerator
+from adapters.codes import HmacCodeHasher, NamedKey, SecretsCodeGenerator
 from adapters.recipients import LibraryRecipientValidator
 from adapters.repositories.memory import InMemoryOtpRepository
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
@@ -22,7 +22,7 @@ from domain.policy import OtpPolicy
 from domain.template import NotificationTemplate, TemplateParameter
 from entrypoints import dispatch
 
-TEST_KEY = b"unit-test-key-0123456789abcdef"
+TEST_KEY = b"unit-test-key-0123456789abcdef!!"
 
 MAIL_TEMPLATE = NotificationTemplate(
     name="otp-mail",
@@ -90,7 +90,7 @@ class Harness:
             Channel.MAIL: self.mail,
             Channel.SMS: self.sms,
         }
-        self.hasher = HmacCodeHasher(TEST_KEY)
+        self.hasher = HmacCodeHasher([NamedKey.unnamed(TEST_KEY)])
         self.use_repository(repository or InMemoryOtpRepository())
 
     def use_repository(self, repository: OtpRepository) -> None:
@@ -110,6 +110,11 @@ class Harness:
         self.validate_use_case = ValidateOtp(
             repository=self.repository, hasher=self.hasher, clock=self.clock
         )
+
+    def use_hasher(self, hasher: HmacCodeHasher) -> None:
+        """Rewires the use cases to hash with ``hasher`` (a key rotation)."""
+        self.hasher = hasher
+        self.use_repository(self.repository)
 
     def run(self, coroutine: Any) -> Any:
         return self.loop.run_until_complete(coroutine)

@@ -16,7 +16,7 @@ from tests.integration.kafka import bootstrap, fresh_topics
 from tests.integration.servers import fresh_database_name, mongo_uri
 from tests.outbox import code_in
 
-HASH_KEY = "e2e-kafka-test-key-0123456789"
+HASH_KEY = "e2" * 32
 ENGINE_HEADERS = [
     ("processInstanceId", b"12345"),
     ("fxContext", b"main"),

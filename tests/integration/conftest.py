@@ -19,7 +19,7 @@ def settings(tmp_path: Path) -> Settings:
             "SQLITE_PATH": str(tmp_path / "otp.sqlite3"),
             "OUTBOX_DIR": str(tmp_path / "outbox"),
             "TEMPLATES_DIR": str(ROOT / "templates"),
-            "OTP_HASH_KEY": "integration-test-key-0123456789",
+            "OTP_HASH_KEY": "69" * 32,
         }
     )
 

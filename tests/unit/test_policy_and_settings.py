@@ -50,8 +50,8 @@ def test_an_unusable_setting_is_refused_by_name(env: dict[str, str], named: str)
 
 
 def test_the_hash_key_never_shows_in_the_settings_repr() -> None:
-    settings = Settings.from_env({"OTP_HASH_KEY": "a-very-secret-pepper-value"})
-    assert "a-very-secret-pepper-value" not in repr(settings)
+    settings = Settings.from_env({"OTP_HASH_KEY": "ab" * 32})
+    assert "ab" * 32 not in repr(settings)
 
 
 def test_smtp_settings_accept_the_simplejavamail_names_and_hide_the_password() -> None:
@@ -102,7 +102,7 @@ def test_sms_providers_keep_their_failover_order_and_hide_tokens() -> None:
 
 
 def test_templates_come_from_the_folder_even_when_codes_are_in_mongodb(tmp_path: Path) -> None:
-    env = {"MONGODB_URI": "mongodb://db/otp", "OTP_HASH_KEY": "k" * 32}
+    env = {"MONGODB_URI": "mongodb://db/otp", "OTP_HASH_KEY": "4b" * 32}
     settings = Settings.from_env({**env, "TEMPLATES_DIR": str(tmp_path)})
     assert settings.template_store == "files"
     missing = Settings.from_env({**env, "TEMPLATES_DIR": str(tmp_path / "none")})
@@ -128,14 +128,16 @@ def test_a_template_store_that_cannot_be_used_is_refused(env: dict[str, str], sa
 
 
 def test_kafka_reliability_settings_have_safe_defaults_and_can_be_set() -> None:
-    kafka = Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "OTP_HASH_KEY": "k" * 32}).kafka
+    kafka = Settings.from_env(
+        {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "OTP_HASH_KEY": "4b" * 32}
+    ).kafka
     assert kafka is not None
     assert (kafka.assignor, kafka.metadata_refresh_ms, kafka.create_topics) == (
         "roundrobin", 5000, False,
     )  # fmt: skip
     assert len(kafka.own_topics) == 5
     tuned = Settings.from_env(
-        {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "OTP_HASH_KEY": "k" * 32,
+        {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "OTP_HASH_KEY": "4b" * 32,
          "KAFKA_PARTITION_ASSIGNOR": "range", "KAFKA_CREATE_TOPICS": "true",
          "KAFKA_TOPIC_PARTITIONS": "12", "SHUTDOWN_GRACE_SECONDS": "5"}
     )  # fmt: skip
@@ -143,7 +145,7 @@ def test_kafka_reliability_settings_have_safe_defaults_and_can_be_set() -> None:
     assert (tuned.kafka.create_topics, tuned.kafka.topic_partitions) == (True, 12)
     assert tuned.shutdown_grace_seconds == 5
     with pytest.raises(SettingsError, match="KAFKA_PARTITION_ASSIGNOR"):
-        Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b", "OTP_HASH_KEY": "k" * 32,
+        Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b", "OTP_HASH_KEY": "4b" * 32,
                            "KAFKA_PARTITION_ASSIGNOR": "sticky"})  # fmt: skip
 
 

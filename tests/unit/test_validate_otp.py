@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from adapters.codes import HmacCodeHasher, NamedKey
+from domain.channel import Channel
 from tests.harness import Harness, wrong_code
 
 
@@ -60,3 +62,27 @@ def test_a_replaced_code_does_not_validate_but_the_new_one_does(harness: Harness
 
 def test_an_empty_code_is_an_invalid_request(harness: Harness) -> None:
     assert harness.validate("  ")["errorCode"] == "INVALID_REQUEST"
+
+
+def test_codes_issued_under_the_old_key_validate_after_a_rotation(harness: Harness) -> None:
+    old, new = NamedKey("old", b"o" * 32), NamedKey("new", b"n" * 32)
+    harness.use_hasher(HmacCodeHasher([old]))
+    harness.generate(clientId="before")
+    issued_before = harness.last_code()
+    harness.use_hasher(HmacCodeHasher([new, old]))
+    harness.generate(clientId="after")
+    issued_after = harness.last_code()
+    ledger = harness.run(harness.repository.get("after", Channel.SMS))
+    assert ledger.current.code_hash.key_id == "new"
+    assert harness.validate(issued_before, clientId="before")["otpValid"] is True
+    assert harness.validate(issued_after, clientId="after")["otpValid"] is True
+    # Once the old key is dropped, what it issued no longer validates.
+    harness.generate(clientId="late")
+    late = harness.last_code()
+    harness.use_hasher(HmacCodeHasher([NamedKey("newest", b"z" * 32), new]))
+    assert harness.validate(late, clientId="late")["otpValid"] is True
+    harness.use_hasher(HmacCodeHasher([NamedKey("newest", b"z" * 32)]))
+    harness.advance(31)
+    harness.generate(clientId="late2")
+    harness.use_hasher(HmacCodeHasher([NamedKey("only", b"q" * 32)]))
+    assert harness.validate(harness.last_code(), clientId="late2")["otpValid"] is False
