@@ -1,9 +1,11 @@
-"""Recipient checks with phonenumbers (E.164) and email-validator (RFC 5322 syntax, no DNS)."""
+"""Recipient checks with phonenumbers (E.164, country, number type) and email-validator (RFC 5322
+syntax, no DNS)."""
 
 from __future__ import annotations
 
 import email_validator
 import phonenumbers
+from phonenumbers import PhoneNumberType
 
 from domain.channel import Channel
 from domain.errors import InvalidRecipient
@@ -11,20 +13,58 @@ from domain.recipient import Recipient
 
 MAX_ADDRESS_LENGTH = 320
 
+# phonenumbers' types by the names settings use; "satellite" is ours (see _kind).
+NUMBER_TYPES = {
+    "fixed_line": PhoneNumberType.FIXED_LINE,
+    "mobile": PhoneNumberType.MOBILE,
+    "fixed_line_or_mobile": PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    "toll_free": PhoneNumberType.TOLL_FREE,
+    "premium_rate": PhoneNumberType.PREMIUM_RATE,
+    "shared_cost": PhoneNumberType.SHARED_COST,
+    "voip": PhoneNumberType.VOIP,
+    "personal_number": PhoneNumberType.PERSONAL_NUMBER,
+    "pager": PhoneNumberType.PAGER,
+    "uan": PhoneNumberType.UAN,
+    "voicemail": PhoneNumberType.VOICEMAIL,
+    "unknown": PhoneNumberType.UNKNOWN,
+}
+KINDS = (*NUMBER_TYPES, "satellite")
+DENIED_BY_DEFAULT = ("premium_rate", "shared_cost", "toll_free", "satellite", "unknown")
+# Inmarsat (870) and the global mobile satellite systems (881: Iridium, Globalstar...).
+SATELLITE_CODES = frozenset({870, 881})
+
+
+def _kind(number: phonenumbers.PhoneNumber) -> str:
+    if number.country_code in SATELLITE_CODES:
+        return "satellite"
+    found = phonenumbers.number_type(number)
+    return next((name for name, kind in NUMBER_TYPES.items() if kind == found), "unknown")
+
 
 class LibraryRecipientValidator:
-    def __init__(self, default_region: str | None = None) -> None:
+    """``allowed_countries``: ISO 3166 region codes SMS may go to (empty: all);
+    ``denied_types``: number kinds SMS never go to (premium rate pumps money out of the bank)."""
+
+    def __init__(
+        self,
+        default_region: str | None = None,
+        *,
+        allowed_countries: frozenset[str] = frozenset(),
+        denied_types: frozenset[str] = frozenset(DENIED_BY_DEFAULT),
+    ) -> None:
         self._region = default_region
+        self._allowed = frozenset(c.upper() for c in allowed_countries)
+        self._denied = denied_types
 
     def check(self, channel: Channel, address: str) -> Recipient:
         address = address.strip()
         if not address or len(address) > MAX_ADDRESS_LENGTH:
             raise InvalidRecipient("The recipient is empty or too long.")
         if channel is Channel.SMS:
-            return Recipient(channel, self._phone(address))
+            return self._phone(address)
         return Recipient(channel, self._mail(address))
 
-    def _phone(self, address: str) -> str:
+    def _phone(self, address: str) -> Recipient:
         try:
             number = phonenumbers.parse(address, self._region)
         except phonenumbers.NumberParseException:
@@ -33,7 +73,18 @@ class LibraryRecipientValidator:
             raise InvalidRecipient(
                 f"{address!r} is not a valid phone number; use the E.164 form, e.g. +40722123456."
             )
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        region = phonenumbers.region_code_for_number(number) or "001"
+        if self._allowed and region not in self._allowed:
+            raise InvalidRecipient(
+                f"SMS are not sent to numbers of {region} (+{number.country_code}) here."
+            )
+        kind = _kind(number)
+        if kind in self._denied:
+            raise InvalidRecipient(
+                f"SMS are not sent to {kind.replace('_', ' ')} numbers; use a mobile number."
+            )
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return Recipient(Channel.SMS, e164, calling_code=number.country_code)
 
     def _mail(self, address: str) -> str:
         try:

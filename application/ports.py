@@ -40,9 +40,23 @@ class CodeGenerator(Protocol):
 @runtime_checkable
 class CodeHasher(Protocol):
     def hash(
-        self, code: str, *, client_id: str, channel: Channel, key_id: str | None = None
+        self,
+        code: str,
+        *,
+        client_id: str,
+        channel: Channel,
+        key_id: str | None = None,
+        context: str = "",
     ) -> CodeHash:
-        """Keyed hash bound to the client and channel; ``key_id`` None means the active key."""
+        """Keyed hash bound to the client, the channel and the canonical ``context`` (a
+        transaction the code approves); ``key_id`` None means the newest key."""
+        ...
+
+
+@runtime_checkable
+class Pseudonyms(Protocol):
+    def of(self, value: str) -> str:
+        """A keyed, stable pseudonym of an identifier, for logs and counters: never the value."""
         ...
 
 
@@ -103,6 +117,23 @@ class ProcessedRequests(Protocol):
     async def put(self, request_id: str, reply: dict[str, Any], keep_until: datetime) -> None: ...
 
     async def purge(self, now: datetime) -> int: ...
+
+
+@runtime_checkable
+class SendCounters(Protocol):
+    """Counts of sends in time buckets, shared by every worker (the abuse caps)."""
+
+    async def add(self, key: str, bucket: int, keep_until: datetime) -> dict[int, int]:
+        """Adds one to ``key``'s ``bucket`` atomically; returns all of ``key``'s buckets."""
+        ...
+
+    async def remove(self, key: str, bucket: int) -> None:
+        """Takes one back from ``key``'s ``bucket``."""
+        ...
+
+    async def purge(self, now: datetime) -> int:
+        """Deletes counts kept until before ``now``."""
+        ...
 
 
 Headers = Sequence[tuple[str, bytes | None]]

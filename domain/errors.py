@@ -68,6 +68,17 @@ class OtpAttemptsExceeded(OtpError):
     code = "OTP_ATTEMPTS_EXCEEDED"
 
 
+class OtpLocked(OtpError):
+    """Too many wrong tries across codes: for a while (``retry_after_seconds``), or until an
+    operator unlocks the account (``retry_after_seconds`` None)."""
+
+    code = "OTP_LOCKED"
+
+    def __init__(self, message: str, retry_after_seconds: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class Unauthorized(OtpError):
     code = "UNAUTHORIZED"
 

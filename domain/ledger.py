@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import enum
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import attrs
 
 from domain.channel import Channel
 from domain.errors import RateLimited
 from domain.otp import CodeHash, OneTimePassword, Verdict
-from domain.policy import OtpPolicy
+from domain.policy import DAY, MONTH, OtpPolicy
+
+# A locked account is kept until an operator unlocks it.
+FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def _seconds(delta: timedelta) -> int:
@@ -51,6 +54,11 @@ class OtpLedger:
     delivered: list[str] = attrs.field(factory=list)
     # Instants of failed deliveries: with the sends, the delivery attempt budget.
     failures: list[datetime] = attrs.field(factory=list)
+    # Instants of wrong tries in the last 30 days, across codes (the daily and monthly caps).
+    wrong_tries: list[datetime] = attrs.field(factory=list)
+    # Wrong tries since the last success, across codes; at the cap the account locks.
+    consecutive_failures: int = 0
+    locked: bool = False
     retain_until: datetime | None = None
     version: int = 0
 
@@ -60,6 +68,12 @@ class OtpLedger:
         if otp.id in self.delivered or (self.current is not None and self.current.id == otp.id):
             return Issuance.DELIVERED
         self._forget_old(policy, now)
+        # A code that could not be checked is not worth sending (nor an SMS worth paying for).
+        lock = self.lock_verdict(policy, now)
+        if lock is not None:
+            error = lock[0].error(lock[1])
+            assert error is not None
+            raise error
         if any(p.id == otp.id for p in self.pending):
             return Issuance.RESEND
         self._check_limits(policy, now)
@@ -91,6 +105,15 @@ class OtpLedger:
         self.pending.remove(otp)
         self.failures.append(now)
         self.retain_until = max(self.retain_until or now, now + policy.send_window)
+        return True
+
+    def cancel(self, otp_id: str, policy: OtpPolicy, now: datetime) -> bool:
+        """The pending code ``otp_id`` will not be sent (a cap refused it): dropped, counting
+        nothing. False when it was not pending."""
+        otp = next((p for p in self.pending if p.id == otp_id), None)
+        if otp is None:
+            return False
+        self.pending.remove(otp)
         return True
 
     def issue(self, otp: OneTimePassword, policy: OtpPolicy, now: datetime) -> bool:
@@ -138,7 +161,62 @@ class OtpLedger:
         # Kept while a code can be used or a send still counts against the caps; then purgeable.
         self.retain_until = max(self.retain_until or now, otp.expires_at, now + policy.send_window)
 
-    def verify(self, candidate: CodeHash, now: datetime, request_id: str | None = None) -> Verdict:
+    def lock_verdict(self, policy: OtpPolicy, now: datetime) -> tuple[Verdict, int | None] | None:
+        """``(LOCKED, seconds until it lifts)`` when no try may be made now: locked by an operator's
+        cap (None: until unlocked), or past the daily or monthly cap of wrong tries."""
+        if self.locked:
+            return Verdict.LOCKED, None
+        for window, cap in (
+            (DAY, policy.max_failures_per_day),
+            (MONTH, policy.max_failures_per_month),
+        ):
+            recent = [t for t in self.wrong_tries if now - t < window]
+            if len(recent) >= cap:
+                return Verdict.LOCKED, _seconds(recent[-cap] + window - now)
+        return None
+
+    def verify(
+        self,
+        candidate: CodeHash,
+        now: datetime,
+        request_id: str | None = None,
+        recipient_ref: str | None = None,
+        policy: OtpPolicy | None = None,
+    ) -> Verdict:
+        """Judges one try against the live code, after the caps on wrong tries across codes.
+
+        A wrong try costs the code an attempt and counts against the account: per day, per
+        30 days and in a row (a success resets only the last).
+        """
+        policy = policy or OtpPolicy()
+        self.wrong_tries = sorted(t for t in self.wrong_tries if now - t < MONTH)
         if self.current is None:
             return Verdict.NOT_ACTIVE
-        return self.current.verify(candidate, now, request_id)
+        used_by_this_request = request_id is not None and self.current.used_by == request_id
+        if not used_by_this_request and self.lock_verdict(policy, now) is not None:
+            return Verdict.LOCKED
+        before = self.current.attempts_left
+        verdict = self.current.verify(candidate, now, request_id, recipient_ref)
+        if self.current.attempts_left < before:
+            self.wrong_tries.append(now)
+            self.consecutive_failures += 1
+            if self.consecutive_failures >= policy.max_consecutive_failures:
+                self.locked = True
+            self._keep(FOREVER if self.locked else now + MONTH)
+        elif verdict is Verdict.ACCEPTED:
+            self.consecutive_failures = 0
+        return verdict
+
+    def unlock(self, now: datetime) -> bool:
+        """An operator's unlock: the caps on wrong tries start again. False if nothing was held."""
+        if not (self.locked or self.wrong_tries or self.consecutive_failures):
+            return False
+        self.locked = False
+        self.wrong_tries = []
+        self.consecutive_failures = 0
+        live = self.current.expires_at if self.current is not None else now
+        self.retain_until = max(live, now + MONTH)
+        return True
+
+    def _keep(self, until: datetime) -> None:
+        self.retain_until = max(self.retain_until or until, until)

@@ -9,7 +9,14 @@ from datetime import datetime
 import attrs
 
 from domain.channel import Channel
-from domain.errors import OtpAttemptsExceeded, OtpError, OtpExpired, OtpMismatch, OtpNotFound
+from domain.errors import (
+    OtpAttemptsExceeded,
+    OtpError,
+    OtpExpired,
+    OtpLocked,
+    OtpMismatch,
+    OtpNotFound,
+)
 
 
 @attrs.frozen
@@ -40,10 +47,21 @@ class Verdict(enum.Enum):
     EXPIRED = "expired"
     ATTEMPTS_EXCEEDED = "attempts_exceeded"
     NOT_ACTIVE = "not_active"
+    LOCKED = "locked"
 
-    def error(self, attempts_left: int = 0) -> OtpError | None:
+    def error(self, retry_after_seconds: int | None = None) -> OtpError | None:
+        # The replies never say how many tries are left: that would tell a guesser its budget.
         if self is Verdict.MISMATCH:
-            return OtpMismatch(f"The code is wrong; {attempts_left} attempt(s) left.")
+            return OtpMismatch("The code is wrong.")
+        if self is Verdict.LOCKED:
+            if retry_after_seconds is None:
+                return OtpLocked(
+                    "Too many wrong codes: this account is locked until an operator unlocks it."
+                )
+            return OtpLocked(
+                f"Too many wrong codes: try again in {retry_after_seconds} s.",
+                retry_after_seconds=retry_after_seconds,
+            )
         if self is Verdict.EXPIRED:
             return OtpExpired("The code has expired; request a new one.")
         if self is Verdict.ATTEMPTS_EXCEEDED:
@@ -67,12 +85,21 @@ class OneTimePassword:
     state: OtpState = OtpState.ACTIVE
     # The request that used the code, so that request, redelivered, is told the same answer.
     used_by: str | None = None
+    # A keyed pseudonym of the address the code went to, for validations that name it.
+    recipient_ref: str | None = None
 
-    def verify(self, candidate: CodeHash, now: datetime, request_id: str | None = None) -> Verdict:
+    def verify(
+        self,
+        candidate: CodeHash,
+        now: datetime,
+        request_id: str | None = None,
+        recipient_ref: str | None = None,
+    ) -> Verdict:
         """Judges one try and records its effect: success uses the code, a miss costs an attempt.
 
         A try carrying the ``request_id`` that already used the code is accepted again unchanged:
-        it is the same request, redelivered, not a second use.
+        it is the same request, redelivered, not a second use. A try naming a recipient
+        (``recipient_ref``) other than the one the code went to is a miss like a wrong code.
         """
         if request_id is not None and self.state is OtpState.USED and self.used_by == request_id:
             return Verdict.ACCEPTED
@@ -82,7 +109,10 @@ class OneTimePassword:
             return Verdict.NOT_ACTIVE
         if now >= self.expires_at:
             return Verdict.EXPIRED
-        if not self.code_hash.matches(candidate):
+        same_recipient = recipient_ref is None or hmac.compare_digest(
+            recipient_ref, self.recipient_ref or ""
+        )
+        if not self.code_hash.matches(candidate) or not same_recipient:
             self.attempts_left = max(self.attempts_left - 1, 0)
             if self.attempts_left == 0:
                 self.state = OtpState.BURNT

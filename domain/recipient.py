@@ -12,3 +12,5 @@ class Recipient:
     channel: Channel
     address: str
     display_name: str | None = None
+    # For SMS: the country calling code (40 for Romania), which the per-country cap follows.
+    calling_code: int | None = None

@@ -12,6 +12,8 @@ from domain.errors import TemplateParameterMissing
 OTP_PARAMETER = "otpValue"
 # Set by the service too, so a template can say how long the code lasts.
 VALIDITY_PARAMETER = "validMinutes"
+# The transaction a code approves (its ``context``), for templates that show it.
+CONTEXT_PARAMETER = "context"
 
 
 @attrs.frozen

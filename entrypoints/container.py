@@ -25,18 +25,21 @@ from adapters.channels.sms_http import TwilioSmsProvider, WebhookSmsProvider
 from adapters.channels.sms_segments import SegmentLimitedChannel
 from adapters.channels.smtp import SmtpMailProvider
 from adapters.clock import SystemClock
-from adapters.codes import HmacCodeHasher, NamedKey, SecretsCodeGenerator
+from adapters.codes import HmacCodeHasher, HmacPseudonyms, NamedKey, SecretsCodeGenerator
 from adapters.hash_key import load_or_create_key
 from adapters.kafka.publisher import kafka_publisher
 from adapters.mongo.client import Document, connect, database, ensure_indexes
 from adapters.mongo.otp_repository import MongoOtpRepository
 from adapters.mongo.processed_requests import MongoProcessedRequests
+from adapters.mongo.send_counters import MongoSendCounters
 from adapters.mongo.template_store import MongoTemplateStore
 from adapters.recipients import LibraryRecipientValidator
 from adapters.repositories.sqlite import SqliteOtpRepository, open_sqlite
+from adapters.repositories.sqlite_counters import SqliteSendCounters
 from adapters.repositories.sqlite_processed import SqliteProcessedRequests
 from adapters.templates.file_store import FileTemplateStore
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
+from application.limits import SendLimits
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.validate_otp import ValidateOtp
 from domain.channel import Channel
@@ -161,8 +164,12 @@ class Adapters(containers.DeclarativeContainer):
     codes = providers.Singleton(
         SecretsCodeGenerator, hasher.provided.derived_key.call("otp code derivation")
     )
+    pseudonyms = providers.Singleton(HmacPseudonyms, hasher.provided.derived_key.call("pseudonyms"))
     recipients = providers.Singleton(
-        LibraryRecipientValidator, default_region=settings.provided.sms_default_region
+        LibraryRecipientValidator,
+        default_region=settings.provided.sms_default_region,
+        allowed_countries=settings.provided.abuse.sms_allowed_countries,
+        denied_types=settings.provided.abuse.sms_denied_types,
     )
     repository = providers.Selector(
         storage,
@@ -174,6 +181,12 @@ class Adapters(containers.DeclarativeContainer):
         sqlite=providers.Singleton(SqliteProcessedRequests, gateways.sqlite),
         mongo=providers.Singleton(MongoProcessedRequests, gateways.mongo),
     )
+    counters = providers.Selector(
+        storage,
+        sqlite=providers.Singleton(SqliteSendCounters, gateways.sqlite),
+        mongo=providers.Singleton(MongoSendCounters, gateways.mongo),
+    )
+    limits = providers.Singleton(SendLimits, counters, pseudonyms, settings.provided.abuse.caps)
     file_templates = providers.Singleton(FileTemplateStore, settings.provided.templates_dir)
     mongo_templates = providers.Singleton(MongoTemplateStore, gateways.mongo)
     templates = providers.Selector(
@@ -234,6 +247,9 @@ class UseCases(containers.DeclarativeContainer):
         hasher=adapters.hasher,
         clock=adapters.clock,
         policy=settings.provided.policy,
+        pseudonyms=adapters.pseudonyms,
+        limits=adapters.limits,
+        parameter_rules=settings.provided.abuse.parameter_rules,
         default_language=settings.provided.default_language,
         forward=adapters.forward,
     )
@@ -242,6 +258,10 @@ class UseCases(containers.DeclarativeContainer):
         repository=adapters.repository,
         hasher=adapters.hasher,
         clock=adapters.clock,
+        policy=settings.provided.policy,
+        recipients=adapters.recipients,
+        pseudonyms=adapters.pseudonyms,
+        failure_floor=settings.provided.abuse.validate_failure_floor,
     )
 
 

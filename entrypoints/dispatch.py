@@ -18,7 +18,7 @@ log = structlog.get_logger(__name__)
 
 # Keys of a generate request that are not template parameters.
 GENERATE_FIELDS = frozenset(
-    {"templateName", "channel", "recipient", "clientId", "language", "processInstanceId"}
+    {"templateName", "channel", "recipient", "clientId", "language", "processInstanceId", "context"}
 )
 PARAMETER_SOURCES = ("contentParams", "data")
 
@@ -79,7 +79,16 @@ def _required(body: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def generate_command(body: Mapping[str, Any], request_id: str | None = None) -> GenerateOtpCommand:
+def _context(body: Mapping[str, Any]) -> Mapping[str, object] | None:
+    context = body.get("context")
+    if context is not None and not isinstance(context, dict):
+        raise InvalidRequest("'context' must be a JSON object.")
+    return context
+
+
+def generate_command(
+    body: Mapping[str, Any], request_id: str | None = None, caller: str = "local"
+) -> GenerateOtpCommand:
     parameters: dict[str, Any] = {
         k: v for k, v in body.items() if k not in GENERATE_FIELDS and k not in PARAMETER_SOURCES
     }
@@ -98,6 +107,8 @@ def generate_command(body: Mapping[str, Any], request_id: str | None = None) -> 
         language=_text(body, "language", required=False),
         parameters=parameters,
         request_id=request_id,
+        context=_context(body),
+        caller=caller,
     )
 
 
@@ -107,6 +118,8 @@ def validate_command(body: Mapping[str, Any], request_id: str | None = None) -> 
         channel=_required(body, "channel"),
         otp=_required(body, "otp"),
         request_id=request_id,
+        context=_context(body),
+        recipient=_text(body, "recipient", required=False),
     )
 
 
@@ -137,9 +150,9 @@ async def _guarded(action: Any) -> OtpError | None:
 
 
 async def _run_generate(
-    use_case: GenerateOtp, body: Mapping[str, Any], request_id: str | None
+    use_case: GenerateOtp, body: Mapping[str, Any], request_id: str | None, caller: str
 ) -> None:
-    await use_case.execute(generate_command(body, request_id))
+    await use_case.execute(generate_command(body, request_id, caller))
 
 
 async def _run_validate(
@@ -153,8 +166,9 @@ async def generate(
     body: Mapping[str, Any],
     process_instance_id: object = None,
     request_id: str | None = None,
+    caller: str = "local",
 ) -> Outcome:
-    error = await _guarded(_run_generate(use_case, body, request_id))
+    error = await _guarded(_run_generate(use_case, body, request_id, caller))
     reply = _reply(body, process_instance_id, error)
     reply["otpSent"] = error is None
     return Outcome(reply=_ordered(reply, "otpSent"), error=error)

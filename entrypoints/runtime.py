@@ -10,7 +10,7 @@ import attrs
 import structlog
 
 from adapters.kafka.admin import ensure_topics
-from application.ports import OtpRepository, ProcessedRequests
+from application.ports import OtpRepository, ProcessedRequests, SendCounters
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.validate_otp import ValidateOtp
 from entrypoints.container import Container, kafka_producer_config, resolve
@@ -26,7 +26,7 @@ class Services:
     validate: ValidateOtp
     repository: OtpRepository
     # Stores whose expired records the periodic purge deletes.
-    purgeable: tuple[OtpRepository | ProcessedRequests, ...] = ()
+    purgeable: tuple[OtpRepository | ProcessedRequests | SendCounters, ...] = ()
     # The Kafka consumer, when one runs: the service is not ready once it has stopped.
     background: asyncio.Task[None] | None = None
     worker: KafkaWorker | None = None
@@ -72,7 +72,11 @@ async def _services(container: Container) -> Services:
         generate=await resolve(container.use_cases.generate_otp),
         validate=await resolve(container.use_cases.validate_otp),
         repository=repository,
-        purgeable=(repository, await resolve(container.adapters.processed)),
+        purgeable=(
+            repository,
+            await resolve(container.adapters.processed),
+            await resolve(container.adapters.counters),
+        ),
     )
 
 

@@ -14,6 +14,7 @@ import attrs
 
 from adapters.codes import MIN_KEY_BYTES, NamedKey
 from domain.policy import OtpPolicy
+from entrypoints.abuse_settings import AbuseSettings
 from entrypoints.delivery_settings import DeliverySettings
 from entrypoints.settings_env import SettingsError, env_bool, env_int, optional, text
 
@@ -240,6 +241,7 @@ class Settings:
     mongodb_timeout_ms: int = 5000
     kafka: KafkaSettings | None = None
     delivery: DeliverySettings = DeliverySettings()
+    abuse: AbuseSettings = AbuseSettings()
     processed_ttl: timedelta = timedelta(days=1)
     purge_interval_seconds: float = 60.0
     shutdown_grace_seconds: float = 30.0
@@ -268,6 +270,8 @@ class Settings:
                 max_sends=env_int(env, 5, "OTP_MAX_SENDS"),
                 send_window=timedelta(seconds=env_int(env, 600, "OTP_SEND_WINDOW_SECONDS")),
                 max_delivery_attempts=env_int(env, 10, "OTP_MAX_DELIVERY_ATTEMPTS"),
+                max_failures_per_day=env_int(env, 20, "OTP_MAX_FAILURES_PER_DAY"),
+                max_failures_per_month=env_int(env, 100, "OTP_MAX_FAILURES_PER_MONTH"),
             )
         except ValueError as exc:
             if isinstance(exc, SettingsError):
@@ -300,6 +304,7 @@ class Settings:
             mongodb_timeout_ms=env_int(env, 5000, "MONGODB_TIMEOUT_MS"),
             kafka=KafkaSettings.from_env(env),
             delivery=DeliverySettings.from_env(env),
+            abuse=AbuseSettings.from_env(env),
             processed_ttl=timedelta(seconds=env_int(env, 86400, "PROCESSED_REQUEST_TTL_SECONDS")),
             purge_interval_seconds=env_int(env, 60, "PURGE_INTERVAL_SECONDS"),
             shutdown_grace_seconds=env_int(env, 30, "SHUTDOWN_GRACE_SECONDS"),

@@ -9,15 +9,18 @@ from typing import Any
 
 from adapters.channels.memory import RecordingChannel
 from adapters.clock import ManualClock
-from adapters.codes import HmacCodeHasher, NamedKey, SecretsCodeGenerator
+from adapters.codes import HmacCodeHasher, HmacPseudonyms, NamedKey, SecretsCodeGenerator
 from adapters.recipients import LibraryRecipientValidator
 from adapters.repositories.memory import InMemoryOtpRepository
+from adapters.repositories.memory_counters import InMemorySendCounters
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
 from adapters.templates.memory_store import InMemoryTemplateStore
+from application.limits import SendLimits
 from application.ports import NotificationChannel, OtpRepository
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.validate_otp import ValidateOtp
 from domain.channel import Channel
+from domain.limits import Cap, SendCaps
 from domain.policy import OtpPolicy
 from domain.template import NotificationTemplate, TemplateParameter
 from entrypoints import dispatch
@@ -66,6 +69,15 @@ CONTRACT_TEMPLATE = NotificationTemplate(
     ),
 )
 
+# Tests of other rules send many codes to one recipient: the abuse caps are off unless a test
+# sets them (tests/unit/test_send_caps.py does).
+NO_CAPS = SendCaps(
+    per_recipient=Cap(0, timedelta(hours=1)),
+    per_caller=Cap(0, timedelta(minutes=1)),
+    per_sms_country=Cap(0, timedelta(hours=1)),
+    sms_per_day=Cap(0, timedelta(days=1)),
+)
+
 _CODE = re.compile(r"\b(\d{4,10})\b")
 
 
@@ -76,8 +88,11 @@ class Harness:
         self,
         policy: OtpPolicy | None = None,
         repository: OtpRepository | None = None,
+        caps: SendCaps | None = None,
     ) -> None:
         self.policy = policy or OtpPolicy()
+        self.caps = caps or NO_CAPS
+        self.counters = InMemorySendCounters()
         self.clock = ManualClock()
         self.loop = asyncio.new_event_loop()
         self.templates = InMemoryTemplateStore(
@@ -96,19 +111,28 @@ class Harness:
     def use_repository(self, repository: OtpRepository) -> None:
         """Wires the use cases to ``repository``, e.g. a real store opened on ``self.loop``."""
         self.repository = repository
+        pseudonyms = HmacPseudonyms(self.hasher.derived_key("pseudonyms"))
+        recipients = LibraryRecipientValidator()
         self.generate_use_case = GenerateOtp(
             repository=self.repository,
             templates=self.templates,
             renderer=JinjaTemplateRenderer(),
             channels=self.channels,
-            recipients=LibraryRecipientValidator(),
+            recipients=recipients,
             codes=SecretsCodeGenerator(),
             hasher=self.hasher,
             clock=self.clock,
             policy=self.policy,
+            pseudonyms=pseudonyms,
+            limits=SendLimits(self.counters, pseudonyms, self.caps),
         )
         self.validate_use_case = ValidateOtp(
-            repository=self.repository, hasher=self.hasher, clock=self.clock
+            repository=self.repository,
+            hasher=self.hasher,
+            clock=self.clock,
+            policy=self.policy,
+            recipients=recipients,
+            pseudonyms=pseudonyms,
         )
 
     def use_hasher(self, hasher: HmacCodeHasher) -> None:

@@ -25,6 +25,7 @@ Document = dict[str, Any]
 LEDGERS = "otp_ledgers"
 PROCESSED = "processed_requests"
 TEMPLATES = "templates"
+COUNTERS = "send_counts"
 
 
 # Server answers that mean "not now" (elections, shutdown, overload), not "never".
@@ -81,5 +82,6 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
         # Uniqueness and look-ups come from _id everywhere; these indexes serve expiry only.
         await _ttl_index(db, LEDGERS, "retainUntilDate")
         await _ttl_index(db, PROCESSED, "keepUntil")
+        await _ttl_index(db, COUNTERS, "keepUntil")
     except StoreFailure as exc:
         raise store_error(exc, "MongoDB") from None

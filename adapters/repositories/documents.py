@@ -29,6 +29,7 @@ def otp_to_document(otp: OneTimePassword) -> dict[str, Any]:
         "attemptsLeft": otp.attempts_left,
         "state": otp.state.value,
         "usedBy": otp.used_by,
+        "recipientRef": otp.recipient_ref,
     }
 
 
@@ -41,6 +42,9 @@ def ledger_to_document(ledger: OtpLedger) -> dict[str, Any]:
         "pending": [otp_to_document(p) for p in ledger.pending],
         "delivered": list(ledger.delivered),
         "failures": [instant_text(t) for t in ledger.failures],
+        "wrongTries": [instant_text(t) for t in ledger.wrong_tries],
+        "consecutiveFailures": ledger.consecutive_failures,
+        "locked": ledger.locked,
         "retainUntil": instant_text(ledger.retain_until) if ledger.retain_until else None,
         "version": ledger.version,
     }
@@ -57,6 +61,7 @@ def otp_from_document(doc: dict[str, Any], client_id: str, channel: Channel) -> 
         attempts_left=int(doc["attemptsLeft"]),
         state=OtpState(doc["state"]),
         used_by=doc.get("usedBy"),
+        recipient_ref=doc.get("recipientRef"),
     )
 
 
@@ -73,6 +78,9 @@ def ledger_from_document(doc: dict[str, Any]) -> OtpLedger:
         pending=[otp_from_document(p, client_id, channel) for p in doc.get("pending", [])],
         delivered=list(doc.get("delivered", [])),
         failures=[_instant(t) for t in doc.get("failures", [])],
+        wrong_tries=[_instant(t) for t in doc.get("wrongTries", [])],
+        consecutive_failures=int(doc.get("consecutiveFailures", 0)),
+        locked=bool(doc.get("locked", False)),
         retain_until=_instant(retain) if retain else None,
         version=int(doc.get("version", 0)),
     )

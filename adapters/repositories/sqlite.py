@@ -35,6 +35,14 @@ CREATE TABLE IF NOT EXISTS processed_requests (
     keep_until TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS processed_requests_keep_until ON processed_requests (keep_until);
+CREATE TABLE IF NOT EXISTS send_counts (
+    key        TEXT    NOT NULL,
+    bucket     INTEGER NOT NULL,
+    count      INTEGER NOT NULL,
+    keep_until TEXT    NOT NULL,
+    PRIMARY KEY (key, bucket)
+);
+CREATE INDEX IF NOT EXISTS send_counts_keep_until ON send_counts (keep_until);
 """
 
 

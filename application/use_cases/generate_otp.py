@@ -6,35 +6,42 @@ import asyncio
 import hashlib
 import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 
 import attrs
 import structlog
 
+from application.limits import SendLimits
 from application.ports import (
     Clock,
     CodeGenerator,
     CodeHasher,
     NotificationChannel,
     OtpRepository,
+    Pseudonyms,
     RecipientValidator,
     StaleLedger,
     TemplateRenderer,
     TemplateStore,
 )
 from application.templates import find_template
+from application.use_cases.validate_otp import recipient_ref
+from domain.binding import canonical_context, check_context
 from domain.channel import Channel
 from domain.errors import (
     DeliveryFailed,
     DependencyUnavailable,
     InvalidRequest,
+    RateLimited,
     UnsupportedChannel,
 )
 from domain.ledger import Issuance, OtpLedger
 from domain.notification import DeliveryResult, Notification, OtpRequest
 from domain.otp import OneTimePassword
+from domain.parameters import ParameterRules
 from domain.policy import OtpPolicy
-from domain.template import OTP_PARAMETER, VALIDITY_PARAMETER
+from domain.template import CONTEXT_PARAMETER, OTP_PARAMETER, VALIDITY_PARAMETER
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +49,9 @@ log = structlog.get_logger(__name__)
 SAVE_TRIES = 5
 # Tries (about 20 s in all) to record a delivery's outcome while the store is unavailable.
 SETTLE_TRIES = 14
+
+# What becomes of a pending code: confirmed (delivered), failed, or cancelled (never sent).
+Settlement = Callable[[OtpLedger, str, OtpPolicy, datetime], bool]
 
 
 @attrs.frozen(kw_only=True)
@@ -55,6 +65,11 @@ class GenerateOtpCommand:
     # Set by entrypoints that may deliver one request twice (Kafka): it makes the effects
     # idempotent: the same code, the same stored code id, no second count against the caps.
     request_id: str | None = None
+    # What the code approves (PSD2 dynamic linking), bound into its hash; templates show it
+    # as ``context``.
+    context: Mapping[str, object] | None = None
+    # Who asked (an HTTP API key's name, or the Kafka entrypoint): the per-caller cap.
+    caller: str = "local"
 
 
 @attrs.frozen(kw_only=True)
@@ -77,6 +92,9 @@ class GenerateOtp:
         hasher: CodeHasher,
         clock: Clock,
         policy: OtpPolicy,
+        pseudonyms: Pseudonyms,
+        limits: SendLimits | None = None,
+        parameter_rules: ParameterRules | None = None,
         default_language: str = "en",
         forward: NotificationChannel | None = None,
     ) -> None:
@@ -89,6 +107,9 @@ class GenerateOtp:
         self._hasher = hasher
         self._clock = clock
         self._policy = policy
+        self._pseudonyms = pseudonyms
+        self._limits = limits
+        self._parameter_rules = parameter_rules or ParameterRules()
         self._default_language = default_language
         # Where templates flagged "forward on Kafka" go instead of their channel.
         self._forward = forward
@@ -104,17 +125,22 @@ class GenerateOtp:
         )
         channel_adapter = self._channel_for(request.channel, template.forward_on_kafka)
         code = self._codes.generate(self._policy.length, command.request_id)
+        context = check_context(command.context)
         parameters = {
             **request.parameters,
             OTP_PARAMETER: code,
             VALIDITY_PARAMETER: math.ceil(self._policy.ttl.total_seconds() / 60),
+            CONTEXT_PARAMETER: context or {},
         }
         template.check_parameters(parameters)
         message = self._renderer.render(template, parameters)
-        otp, issuance = await self._begin(request, code, _otp_id(command.request_id))
+        client = self._pseudonyms.of(request.client_id)
+        otp, issuance = await self._begin(
+            request, code, _otp_id(command.request_id), canonical_context(context)
+        )
         if issuance is Issuance.DELIVERED:
             # The same request again (a redelivery): its code went out; send nothing.
-            log.info("otp.already_delivered", otp_id=otp.id, client_id=request.client_id)
+            log.info("otp.already_delivered", otp_id=otp.id, client=client)
             return GenerateOtpResult(
                 client_id=request.client_id,
                 channel=request.channel,
@@ -127,12 +153,20 @@ class GenerateOtp:
             language=template.language,
             message=message,
         )
+        if self._limits is not None:
+            try:
+                await self._limits.admit(request.recipient, command.caller, self._clock.now())
+            except RateLimited:
+                await self._settle(request, otp.id, OtpLedger.cancel)
+                raise
         delivery = await channel_adapter.send(notification)
-        await self._settle(request, otp.id, delivered=delivery.delivered)
+        await self._settle(
+            request, otp.id, OtpLedger.confirm if delivery.delivered else OtpLedger.fail
+        )
         log.info(
             "otp.generated",
             otp_id=otp.id,
-            client_id=request.client_id,
+            client=client,
             channel=request.channel.value,
             template=template.name,
             language=template.language,
@@ -160,8 +194,12 @@ class GenerateOtp:
         return adapter
 
     def _check(self, command: GenerateOtpCommand) -> OtpRequest:
-        if OTP_PARAMETER in command.parameters:
-            raise InvalidRequest(f"{OTP_PARAMETER!r} is set by the service, never by the caller.")
+        for reserved in (OTP_PARAMETER, CONTEXT_PARAMETER):
+            if reserved in command.parameters:
+                raise InvalidRequest(
+                    f"{reserved!r} is set by the service, never as a template parameter."
+                )
+        self._parameter_rules.check(command.parameters)
         if not command.client_id.strip():
             raise InvalidRequest("'clientId' must not be empty.")
         if not command.template_name.strip():
@@ -176,10 +214,13 @@ class GenerateOtp:
         )
 
     async def _begin(
-        self, request: OtpRequest, code: str, otp_id: str
+        self, request: OtpRequest, code: str, otp_id: str, context: str
     ) -> tuple[OneTimePassword, Issuance]:
         """Records the code as pending (compare-and-set), or finds it already issued."""
-        code_hash = self._hasher.hash(code, client_id=request.client_id, channel=request.channel)
+        code_hash = self._hasher.hash(
+            code, client_id=request.client_id, channel=request.channel, context=context
+        )
+        sent_to = recipient_ref(self._pseudonyms, request.channel, request.recipient.address)
         for _ in range(SAVE_TRIES):
             now = self._clock.now()
             ledger = await self._repository.get(request.client_id, request.channel)
@@ -193,6 +234,7 @@ class GenerateOtp:
                 issued_at=now,
                 expires_at=now + self._policy.ttl,
                 attempts_left=self._policy.max_attempts,
+                recipient_ref=sent_to,
             )
             issuance = ledger.begin(otp, self._policy, now)
             if issuance is not Issuance.SEND:
@@ -202,9 +244,9 @@ class GenerateOtp:
             except StaleLedger:
                 continue
             return otp, issuance
-        raise InvalidRequest("Too many simultaneous requests for this client; try again.")
+        raise DependencyUnavailable("Too many simultaneous requests for this client; try again.")
 
-    async def _settle(self, request: OtpRequest, otp_id: str, *, delivered: bool) -> None:
+    async def _settle(self, request: OtpRequest, otp_id: str, change: Settlement) -> None:
         """Records the delivery's outcome: the code goes live, or is dropped as failed.
 
         The provider has already acted, so a store that is briefly unavailable is waited for
@@ -212,31 +254,27 @@ class GenerateOtp:
         """
         for attempt in range(SETTLE_TRIES):
             try:
-                await self._settle_once(request, otp_id, delivered=delivered)
+                await self._settle_once(request, otp_id, change)
                 return
             except DependencyUnavailable:
                 if attempt == SETTLE_TRIES - 1:
                     raise
                 await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
 
-    async def _settle_once(self, request: OtpRequest, otp_id: str, *, delivered: bool) -> None:
+    async def _settle_once(self, request: OtpRequest, otp_id: str, change: Settlement) -> None:
         for _ in range(SAVE_TRIES * 10):
             now = self._clock.now()
             ledger = await self._repository.get(request.client_id, request.channel)
             if ledger is None:
                 return
-            if delivered:
-                changed = ledger.confirm(otp_id, self._policy, now)
-            else:
-                changed = ledger.fail(otp_id, self._policy, now)
-            if not changed:
+            if not change(ledger, otp_id, self._policy, now):
                 return  # settled already (a concurrent redelivery), or expired meanwhile
             try:
                 await self._repository.save(ledger)
             except StaleLedger:
                 continue
             return
-        raise InvalidRequest("Too many simultaneous requests for this client; try again.")
+        raise DependencyUnavailable("Too many simultaneous requests for this client; try again.")
 
 
 def _otp_id(request_id: str | None) -> str:

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+
 import attrs
 import structlog
 
-from application.ports import Clock, CodeHasher, OtpRepository, StaleLedger
+from application.ports import (
+    Clock,
+    CodeHasher,
+    OtpRepository,
+    Pseudonyms,
+    RecipientValidator,
+    StaleLedger,
+)
+from domain.binding import canonical_context, check_context
 from domain.channel import Channel
-from domain.errors import InvalidRequest, OtpNotFound
+from domain.errors import DependencyUnavailable, InvalidRequest, OtpError
+from domain.ledger import OtpLedger
+from domain.otp import Verdict
+from domain.policy import OtpPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -21,6 +38,10 @@ class ValidateOtpCommand:
     otp: str
     # See GenerateOtpCommand.request_id: a redelivered accepted try is accepted again.
     request_id: str | None = None
+    # What the code approves (PSD2 dynamic linking): must be the context it was issued for.
+    context: Mapping[str, object] | None = None
+    # When given, must be the address the code was sent to.
+    recipient: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -29,11 +50,33 @@ class ValidateOtpResult:
     channel: Channel
 
 
+def recipient_ref(pseudonyms: Pseudonyms, channel: Channel, address: str) -> str:
+    """How a code remembers where it went without keeping the address itself."""
+    return pseudonyms.of(f"recipient\x00{channel.value}\x00{address}")
+
+
 class ValidateOtp:
-    def __init__(self, *, repository: OtpRepository, hasher: CodeHasher, clock: Clock) -> None:
+    """Judges a try; every failed try takes at least ``failure_floor``, so that a missing, an
+    expired and a wrong code cannot be told apart by how long the answer takes."""
+
+    def __init__(
+        self,
+        *,
+        repository: OtpRepository,
+        hasher: CodeHasher,
+        clock: Clock,
+        policy: OtpPolicy,
+        recipients: RecipientValidator,
+        pseudonyms: Pseudonyms,
+        failure_floor: timedelta = timedelta(0),
+    ) -> None:
         self._repository = repository
         self._hasher = hasher
         self._clock = clock
+        self._policy = policy
+        self._recipients = recipients
+        self._pseudonyms = pseudonyms
+        self._floor = failure_floor.total_seconds()
 
     async def execute(self, command: ValidateOtpCommand) -> ValidateOtpResult:
         channel = Channel.parse(command.channel)
@@ -42,19 +85,50 @@ class ValidateOtp:
         candidate = command.otp.strip()
         if not candidate:
             raise InvalidRequest("'otp' must not be empty.")
+        context = canonical_context(check_context(command.context))
+        recipient = None
+        if command.recipient is not None:
+            address = self._recipients.check(channel, command.recipient).address
+            recipient = recipient_ref(self._pseudonyms, channel, address)
+        started = time.monotonic()
+        try:
+            verdict = await self._judge(command, channel, candidate, context, recipient)
+        except DependencyUnavailable:
+            raise
+        except OtpError:
+            await self._pad(started)
+            raise
+        return verdict
+
+    async def _pad(self, started: float) -> None:
+        remaining = self._floor - (time.monotonic() - started)
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+
+    async def _judge(
+        self,
+        command: ValidateOtpCommand,
+        channel: Channel,
+        candidate: str,
+        context: str,
+        recipient: str | None,
+    ) -> ValidateOtpResult:
         for _ in range(SAVE_TRIES):
             ledger = await self._repository.get(command.client_id, channel)
-            if ledger is None or ledger.current is None:
-                raise OtpNotFound(
-                    "There is no active code for this client and channel; request a new one."
-                )
-            otp = ledger.current
+            if ledger is None:
+                ledger = OtpLedger(client_id=command.client_id, channel=channel)
+            key_id = ledger.current.code_hash.key_id if ledger.current else None
+            # Hashed on every path, so that a missing code costs the same work as a wrong one.
             candidate_hash = self._hasher.hash(
-                candidate, client_id=command.client_id, channel=channel, key_id=otp.code_hash.key_id
+                candidate, client_id=command.client_id, channel=channel, key_id=key_id,
+                context=context,
+            )  # fmt: skip
+            before = copy.deepcopy(ledger)
+            now = self._clock.now()
+            verdict = ledger.verify(
+                candidate_hash, now, command.request_id, recipient, self._policy
             )
-            before = attrs.evolve(otp)
-            verdict = ledger.verify(candidate_hash, self._clock.now(), command.request_id)
-            if otp != before:
+            if ledger.version and ledger != before:
                 try:
                     await self._repository.save(ledger)
                 except StaleLedger:
@@ -62,14 +136,15 @@ class ValidateOtp:
                     continue
             log.info(
                 "otp.validated",
-                otp_id=otp.id,
-                client_id=command.client_id,
+                otp_id=ledger.current.id if ledger.current else None,
+                client=self._pseudonyms.of(command.client_id),
                 channel=channel.value,
                 verdict=verdict.value,
-                attempts_left=otp.attempts_left,
+                consecutive_failures=ledger.consecutive_failures,
             )
-            error = verdict.error(otp.attempts_left)
+            lock = ledger.lock_verdict(self._policy, now) if verdict is Verdict.LOCKED else None
+            error = verdict.error(lock[1] if lock else None)
             if error is not None:
                 raise error
             return ValidateOtpResult(client_id=command.client_id, channel=channel)
-        raise InvalidRequest("Too many simultaneous attempts for this client; try again.")
+        raise DependencyUnavailable("Too many simultaneous attempts for this client; try again.")

@@ -15,11 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from application.ports import OtpRepository, ProcessedRequests
+from application.ports import OtpRepository, ProcessedRequests, SendCounters
 from domain.errors import (
     DependencyUnavailable,
     InvalidRequest,
     OtpError,
+    OtpLocked,
     RateLimited,
     Unauthorized,
 )
@@ -33,6 +34,9 @@ from entrypoints.settings import ApiKey
 log = structlog.get_logger(__name__)
 
 READY_TIMEOUT = 2.0
+
+# Runs a use case for a parsed body: (services, body, processInstanceId, caller's name).
+Runner = Callable[[Services, Mapping[str, Any], object, str], Awaitable[dispatch.Outcome]]
 
 
 class BodyTooLarge(InvalidRequest):
@@ -62,7 +66,7 @@ def _header_instance_id(request: Request) -> object:
 
 
 async def purge_periodically(
-    stores: tuple[OtpRepository | ProcessedRequests, ...], every: float
+    stores: tuple[OtpRepository | ProcessedRequests | SendCounters, ...], every: float
 ) -> None:
     """Deletes records past their retention; stores without TTL indexes need this."""
     while True:
@@ -109,7 +113,7 @@ def create_app(
 
     async def handle(
         request: Request,
-        run: Callable[[Services, Mapping[str, Any], object], Awaitable[dispatch.Outcome]],
+        run: Runner,
         operation: str,
         flag: str,
     ) -> Response:
@@ -122,13 +126,14 @@ def create_app(
             wrong = InvalidRequest("Only application/json bodies are accepted.")
             return JSONResponse(dispatch.invalid(None, wrong, flag), status_code=415)
         with structlog.contextvars.bound_contextvars(caller=name):
-            return await _run(request, run, operation, flag)
+            return await _run(request, run, operation, flag, name)
 
     async def _run(
         request: Request,
-        run: Callable[[Services, Mapping[str, Any], object], Awaitable[dispatch.Outcome]],
+        run: Runner,
         operation: str,
         flag: str,
+        name: str,
     ) -> Response:
         body: dict[str, Any] | None = None
         try:
@@ -137,19 +142,25 @@ def create_app(
             outcomes.labels(operation, exc.code).inc()
             status = 413 if isinstance(exc, BodyTooLarge) else 400
             return JSONResponse(dispatch.invalid(body, exc, flag), status_code=status)
-        outcome = await run(services["current"], body, _header_instance_id(request))
+        outcome = await run(services["current"], body, _header_instance_id(request), name)
         outcomes.labels(operation, outcome.error.code if outcome.error else "OK").inc()
         headers = _headers_for(outcome.error)
         return JSONResponse(outcome.reply, status_code=status_for(outcome.error), headers=headers)
 
     async def generate(request: Request) -> Response:
         return await handle(
-            request, lambda s, b, p: dispatch.generate(s.generate, b, p), "generate", "otpSent"
+            request,
+            lambda s, b, p, name: dispatch.generate(s.generate, b, p, caller=name),
+            "generate",
+            "otpSent",
         )
 
     async def validate(request: Request) -> Response:
         return await handle(
-            request, lambda s, b, p: dispatch.validate(s.validate, b, p), "validate", "otpValid"
+            request,
+            lambda s, b, p, _: dispatch.validate(s.validate, b, p),
+            "validate",
+            "otpValid",
         )
 
     async def healthz(_: Request) -> Response:
@@ -214,6 +225,6 @@ async def _not_ready(current: Services | None) -> str | None:
 
 
 def _headers_for(error: OtpError | None) -> dict[str, str]:
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | OtpLocked) and error.retry_after_seconds is not None:
         return {"Retry-After": str(error.retry_after_seconds)}
     return {}

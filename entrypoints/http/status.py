@@ -7,6 +7,7 @@ from domain.errors import (
     InvalidRecipient,
     InvalidRequest,
     OtpError,
+    OtpLocked,
     RateLimited,
     TemplateNotFound,
     TemplateParameterMissing,
@@ -20,6 +21,7 @@ _BY_ERROR: tuple[tuple[type[OtpError], int], ...] = (
     (TemplateNotFound, 422),
     (TemplateParameterMissing, 422),
     (RateLimited, 429),
+    (OtpLocked, 429),
     (DependencyUnavailable, 503),
 )
 

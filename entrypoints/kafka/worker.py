@@ -313,7 +313,9 @@ class KafkaWorker:
 
         async def run_use_case() -> dispatch.Outcome:
             if route.kind == "generate":
-                outcome = await dispatch.generate(self._generate, body, instance, rid)
+                outcome = await dispatch.generate(
+                    self._generate, body, instance, rid, caller="kafka"
+                )
             else:
                 outcome = await dispatch.validate(self._validate, body, instance, rid)
             if isinstance(outcome.error, DependencyUnavailable):

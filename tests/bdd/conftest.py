@@ -118,6 +118,12 @@ def reply_not_valid(reply: dict[str, Any], code: str) -> None:
     assert (reply["otpValid"], reply["errorCode"]) == (False, code)
 
 
+@then("the error does not tell how many tries are left")
+def error_hides_the_tries_left(reply: dict[str, Any]) -> None:
+    assert reply["error"]
+    assert not any(ch.isdigit() for ch in reply["error"])
+
+
 @then(parsers.parse('the error mentions "{text}"'))
 def error_mentions(reply: dict[str, Any], text: str) -> None:
     assert text in reply["error"]

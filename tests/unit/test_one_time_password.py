@@ -66,5 +66,6 @@ def test_each_failing_verdict_names_its_error_code() -> None:
         Verdict.EXPIRED: "OTP_EXPIRED",
         Verdict.ATTEMPTS_EXCEEDED: "OTP_ATTEMPTS_EXCEEDED",
         Verdict.NOT_ACTIVE: "OTP_NOT_FOUND",
+        Verdict.LOCKED: "OTP_LOCKED",
     }
     assert Verdict.ACCEPTED.error() is None

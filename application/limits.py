@@ -1,0 +1,71 @@
+"""The abuse caps applied to a send: per recipient, per caller, per SMS country, SMS per day."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+import structlog
+
+from application.ports import Pseudonyms, SendCounters
+from domain.channel import Channel
+from domain.errors import RateLimited
+from domain.limits import Cap, SendCaps
+from domain.recipient import Recipient
+
+log = structlog.get_logger(__name__)
+
+
+@attrs.frozen
+class Taken:
+    """One send counted under ``key``, so it can be given back."""
+
+    key: str
+    bucket: int
+
+
+class SendLimits:
+    def __init__(self, counters: SendCounters, pseudonyms: Pseudonyms, caps: SendCaps) -> None:
+        self._counters = counters
+        self._pseudonyms = pseudonyms
+        self._caps = caps
+
+    def _checks(self, recipient: Recipient, caller: str) -> list[tuple[str, Cap, str]]:
+        caps = self._caps
+        checks = [
+            (
+                f"recipient:{self._pseudonyms.of(f'{recipient.channel.value}:{recipient.address}')}",
+                caps.per_recipient,
+                "Too many codes were sent to this recipient",
+            ),
+            (f"caller:{caller}", caps.per_caller, "This caller sent too many codes"),
+        ]
+        if recipient.channel is Channel.SMS:
+            checks.append(
+                (
+                    f"sms-country:{recipient.calling_code}",
+                    caps.per_sms_country,
+                    f"Too many SMS went to country code +{recipient.calling_code}",
+                )
+            )
+            checks.append(("sms-day", caps.sms_per_day, "The daily SMS budget is spent"))
+        return [c for c in checks if c[1].enabled]
+
+    async def admit(self, recipient: Recipient, caller: str, now: datetime) -> list[Taken]:
+        """Counts one send under every cap, or none and raises ``RateLimited``."""
+        taken: list[Taken] = []
+        for key, cap, reason in self._checks(recipient, caller):
+            bucket = cap.bucket_of(now)
+            buckets = await self._counters.add(key, bucket, cap.keep_until(bucket))
+            taken.append(Taken(key, bucket))
+            wait = cap.retry_after(buckets, now)
+            if wait is not None:
+                await self.give_back(taken)
+                log.warning("otp.send_capped", cap=key.split(":")[0], caller=caller)
+                raise RateLimited(f"{reason}; try again in {wait} s.", retry_after_seconds=wait)
+        return taken
+
+    async def give_back(self, taken: list[Taken]) -> None:
+        """Uncounts sends that did not happen (refused by a later cap)."""
+        for item in taken:
+            await self._counters.remove(item.key, item.bucket)
