@@ -160,6 +160,25 @@ def validate(client_id: str, channel: str, otp: str) -> None:
     sys.exit(0 if outcome.error is None else 1)
 
 
+@main.command()
+@click.option("--client-id", required=True)
+@click.option("--channel", "-c", required=True, help="SMS or MAIL.")
+def unlock(client_id: str, channel: str) -> None:
+    """Unlock an account locked by too many wrong codes (exit 1 when nothing was locked)."""
+
+    async def action(container: Container, _: Settings) -> bool:
+        unlocked: bool = await (await resolve(container.use_cases.unlock_account)).execute(
+            client_id, channel
+        )
+        return unlocked
+
+    if _with_container(action):
+        click.echo("unlocked: the count of wrong codes starts again")
+        return
+    click.echo("nothing to unlock: no wrong codes are counted for this client and channel")
+    sys.exit(1)
+
+
 @main.group()
 def templates() -> None:
     """List, show and render notification templates."""

@@ -41,6 +41,7 @@ from adapters.templates.file_store import FileTemplateStore
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
 from application.limits import SendLimits
 from application.use_cases.generate_otp import GenerateOtp
+from application.use_cases.unlock_account import UnlockAccount
 from application.use_cases.validate_otp import ValidateOtp
 from domain.channel import Channel
 from entrypoints.settings import Settings
@@ -262,6 +263,13 @@ class UseCases(containers.DeclarativeContainer):
         recipients=adapters.recipients,
         pseudonyms=adapters.pseudonyms,
         failure_floor=settings.provided.abuse.validate_failure_floor,
+    )
+
+    unlock_account = providers.Singleton(
+        UnlockAccount,
+        repository=adapters.repository,
+        clock=adapters.clock,
+        pseudonyms=adapters.pseudonyms,
     )
 
 

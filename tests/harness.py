@@ -18,6 +18,7 @@ from adapters.templates.memory_store import InMemoryTemplateStore
 from application.limits import SendLimits
 from application.ports import NotificationChannel, OtpRepository
 from application.use_cases.generate_otp import GenerateOtp
+from application.use_cases.unlock_account import UnlockAccount
 from application.use_cases.validate_otp import ValidateOtp
 from domain.channel import Channel
 from domain.limits import Cap, SendCaps
@@ -125,6 +126,9 @@ class Harness:
             policy=self.policy,
             pseudonyms=pseudonyms,
             limits=SendLimits(self.counters, pseudonyms, self.caps),
+        )
+        self.unlock_use_case = UnlockAccount(
+            repository=self.repository, clock=self.clock, pseudonyms=pseudonyms
         )
         self.validate_use_case = ValidateOtp(
             repository=self.repository,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import datetime
 
@@ -12,24 +13,34 @@ from domain.errors import DependencyUnavailable
 
 
 class SqliteSendCounters:
-    """Each change is one statement, atomic in SQLite, so processes sharing the file agree."""
+    """``add`` increments and reads back in one write transaction (``BEGIN IMMEDIATE``), so each
+    send sees the count it made, in this process (a lock) and in others sharing the file."""
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
+        self._lock = asyncio.Lock()
 
     async def add(self, key: str, bucket: int, keep_until: datetime) -> dict[int, int]:
-        try:
-            await self._db.execute(
-                "INSERT INTO send_counts (key, bucket, count, keep_until) VALUES (?, ?, 1, ?)"
-                " ON CONFLICT (key, bucket) DO UPDATE SET count = count + 1",
-                (key, bucket, instant_text(keep_until)),
-            )
-            async with self._db.execute(
-                "SELECT bucket, count FROM send_counts WHERE key = ?", (key,)
-            ) as cursor:
-                rows = await cursor.fetchall()
-        except sqlite3.Error as exc:
-            raise DependencyUnavailable(f"The send counts failed: {type(exc).__name__}.") from None
+        async with self._lock:
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    await self._db.execute(
+                        "INSERT INTO send_counts (key, bucket, count, keep_until)"
+                        " VALUES (?, ?, 1, ?)"
+                        " ON CONFLICT (key, bucket) DO UPDATE SET count = count + 1",
+                        (key, bucket, instant_text(keep_until)),
+                    )
+                    async with self._db.execute(
+                        "SELECT bucket, count FROM send_counts WHERE key = ?", (key,)
+                    ) as cursor:
+                        rows = await cursor.fetchall()
+                finally:
+                    await self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise DependencyUnavailable(
+                    f"The send counts failed: {type(exc).__name__}."
+                ) from None
         return {int(b): int(n) for b, n in rows}
 
     async def remove(self, key: str, bucket: int) -> None:

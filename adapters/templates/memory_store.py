@@ -19,3 +19,6 @@ class InMemoryTemplateStore:
 
     async def languages(self, name: str) -> list[str]:
         return sorted(lang for n, lang in self._templates if n == name)
+
+    def put(self, template: NotificationTemplate) -> None:
+        self._templates[(template.name, template.language)] = template

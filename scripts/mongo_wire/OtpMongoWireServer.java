@@ -70,6 +70,17 @@ public final class OtpMongoWireServer {
                 store.openMap(META_MAPS + database.getDatabaseName() + "." + name), cursors);
         }
 
+        /**
+         * A copy of findAndModify's answer, taken under the collection's lock. The library answers
+         * with the stored document itself, which the next update changes in place before the
+         * reply is encoded: 40 concurrent $inc on one document returned the same "after" count
+         * to several callers (4 twice, 8 three times, 12 four times).
+         */
+        @Override
+        public synchronized Document findAndModify(Document query) {
+            return super.findAndModify(query).cloneDeeply();
+        }
+
         @Override
         protected QueryResult queryDocuments(Document query, Document orderBy, int skip, int limit,
                                              int batchSize, Document fields) {

@@ -14,10 +14,10 @@ from tests.outbox import newest_code
 pytestmark = pytest.mark.e2e
 
 
-def otp(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def otp(workdir: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [OTP, *args],
-        env=service_env(workdir),
+        env=service_env(workdir, **settings),
         cwd=workdir,
         capture_output=True,
         text=True,
@@ -68,3 +68,33 @@ def test_an_unknown_template_is_a_clear_error(tmp_path: Path) -> None:
     result = otp(tmp_path, "templates", "show", "nope")
     assert result.returncode == 1
     assert "TEMPLATE_NOT_FOUND" in result.stderr
+
+
+def test_an_operator_unlocks_an_account_locked_by_wrong_codes(tmp_path: Path) -> None:
+    def generate() -> dict[str, object]:
+        sent = otp(
+            tmp_path, "generate", "-t", "otp-sms", "-c", "sms", "-r", "+40722123456",
+            "--client-id", "locked-1", OTP_MAX_FAILURES_PER_DAY="2",
+        )  # fmt: skip
+        reply: dict[str, object] = json.loads(sent.stdout)
+        return reply
+
+    def validate(code: str) -> dict[str, object]:
+        tried = otp(
+            tmp_path, "validate", "--client-id", "locked-1", "-c", "SMS", "--otp", code,
+            OTP_MAX_FAILURES_PER_DAY="2",
+        )  # fmt: skip
+        reply: dict[str, object] = json.loads(tried.stdout)
+        return reply
+
+    assert generate()["otpSent"] is True
+    code = newest_code(tmp_path / "outbox", ".sms")
+    wrong = "".join(str((int(c) + 1) % 10) for c in code)
+    # OTP_MAX_FAILURES_PER_DAY is 2 in this test: the third try is refused, the right code too.
+    assert [validate(wrong)["errorCode"] for _ in range(2)] == ["OTP_MISMATCH"] * 2
+    assert validate(code)["errorCode"] == "OTP_LOCKED"
+    unlocked = otp(tmp_path, "unlock", "--client-id", "locked-1", "-c", "sms")
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert validate(code)["otpValid"] is True
+    again = otp(tmp_path, "unlock", "--client-id", "locked-1", "-c", "sms")
+    assert again.returncode == 1

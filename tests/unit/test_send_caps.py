@@ -1,0 +1,145 @@
+"""Abuse caps that follow the recipient, the caller and the country, not the clientId."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import attrs
+import pytest
+
+from adapters.recipients import LibraryRecipientValidator
+from domain.channel import Channel
+from domain.errors import InvalidRecipient, InvalidRequest
+from domain.limits import Cap
+from domain.parameters import ParameterRules
+from tests.harness import NO_CAPS, Harness
+
+HOUR = timedelta(hours=1)
+
+
+def capped(**caps: Cap) -> Harness:
+    return Harness(caps=attrs.evolve(NO_CAPS, **caps))
+
+
+@pytest.fixture
+def pumped() -> Iterator[Harness]:
+    h = capped(per_recipient=Cap(3, HOUR))
+    yield h
+    h.close()
+
+
+def test_sms_pumping_with_a_new_client_id_per_request_stops_at_the_recipient_cap(
+    pumped: Harness,
+) -> None:
+    replies = [pumped.generate(clientId=f"victim-{i}") for i in range(10)]
+    assert [r["otpSent"] for r in replies] == [True] * 3 + [False] * 7
+    assert {r["errorCode"] for r in replies[3:]} == {"RATE_LIMITED"}
+    assert "this recipient" in replies[3]["error"]
+    assert len(pumped.sms.sent) == 3
+    # Another number is not held back; the window slides.
+    assert pumped.generate(clientId="other", recipient="+40722000111")["otpSent"] is True
+    pumped.advance(3600 + 60)  # the window and one bucket
+    assert pumped.generate(clientId="victim-10")["otpSent"] is True
+
+
+def test_mail_bombing_stops_at_the_recipient_cap(pumped: Harness) -> None:
+    mail = {"templateName": "otp-mail", "channel": "MAIL", "recipient": "ana@example.com"}
+    replies = [pumped.generate(**mail, clientId=f"c{i}") for i in range(5)]
+    assert [r["otpSent"] for r in replies] == [True] * 3 + [False] * 2
+    # Case and form do not make another address.
+    assert (
+        pumped.generate(**{**mail, "recipient": "ana@EXAMPLE.com"}, clientId="x")["errorCode"]
+        == "RATE_LIMITED"
+    )
+
+
+def test_a_refused_send_does_not_use_up_the_other_caps_or_the_clients_cooldown() -> None:
+    h = capped(per_recipient=Cap(1, HOUR), sms_per_day=Cap(2, timedelta(days=1)))
+    assert h.generate(clientId="a")["otpSent"] is True
+    assert h.generate(clientId="b")["errorCode"] == "RATE_LIMITED"
+    assert h.generate(clientId="b")["errorCode"] == "RATE_LIMITED"
+    # The refusals gave their counts back: the daily budget still has one SMS left...
+    assert h.generate(clientId="c", recipient="+40722000222")["otpSent"] is True
+    # ...and then it is spent.
+    spent = h.generate(clientId="d", recipient="+40722000333")
+    assert "daily SMS budget" in spent["error"]
+    # b's own cooldown never started: its pending code was dropped, not counted.
+    ledger = h.run(h.repository.get("b", Channel.SMS))
+    assert ledger is None or (ledger.sends == [] and ledger.pending == [])
+
+
+def test_the_per_caller_and_per_country_caps() -> None:
+    h = capped(per_caller=Cap(2, timedelta(minutes=1)))
+    assert [
+        h.generate(clientId=f"c{i}", recipient=f"+4072212345{i}")["otpSent"] for i in range(3)
+    ] == [True, True, False]
+    h = capped(per_sms_country=Cap(2, HOUR))
+    sent = [h.generate(clientId=f"c{i}", recipient=f"+4072212345{i}")["otpSent"] for i in range(3)]
+    assert sent == [True, True, False]
+    assert h.generate(clientId="fr", recipient="+33612345678")["otpSent"] is True
+
+
+def test_retry_after_says_when_the_window_frees_a_send() -> None:
+    cap = Cap(2, timedelta(seconds=600))
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+    first = cap.bucket_of(now)
+    later = now + timedelta(seconds=100)
+    buckets = {first: 2, cap.bucket_of(later): 1}
+    # The first bucket (10 s wide, 1/60 of the window) leaves the window 600 s after it ends.
+    assert cap.retry_after(buckets, later) == 510
+    assert cap.retry_after({first: 2}, later) is None
+
+
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [
+        ("+19005551234", "premium rate"),  # US 1-900
+        ("+449098790000", "premium rate"),  # UK 09
+        ("+40900123456", "premium rate"),  # Romania 0900
+        ("+881631234567", "satellite"),
+        ("+18002345678", "toll free"),
+    ],
+)
+def test_premium_satellite_and_toll_free_numbers_get_no_sms(number: str, reason: str) -> None:
+    with pytest.raises(InvalidRecipient, match=reason):
+        LibraryRecipientValidator().check(Channel.SMS, number)
+
+
+def test_an_sms_country_allow_list() -> None:
+    only_ro = LibraryRecipientValidator(allowed_countries=frozenset({"RO"}))
+    assert only_ro.check(Channel.SMS, "+40722123456").calling_code == 40
+    with pytest.raises(InvalidRecipient, match="FR"):
+        only_ro.check(Channel.SMS, "+33612345678")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Ana\u202egnp.exe",  # right-to-left override
+        "Ana\u2066x",
+        "line\nbreak",
+        "\x00",
+        "Click https://bank-login.example",
+        "www.bank-login",
+        "call +40 722 123 456 now",
+        "x" * 201,
+    ],
+)
+def test_template_parameters_that_could_phish_are_refused(value: str, harness: Harness) -> None:
+    reply = harness.generate(data={"firstName": value})
+    assert (reply["otpSent"], reply["errorCode"]) == (False, "INVALID_REQUEST")
+    assert value not in reply["error"]
+    assert harness.sms.sent == []
+
+
+def test_names_in_every_script_pass_the_parameter_rules() -> None:
+    rules = ParameterRules()
+    rules.check(
+        {"firstName": "Ștefan-Ionuț", "n": "Zoë O'Brien", "j": "山田", "e": "👩‍💻", "k": "K-7"}
+    )
+    with pytest.raises(InvalidRequest, match="more than 2"):
+        ParameterRules(max_parameters=2).check({"a": 1, "b": 2, "c": 3})
+    ParameterRules(allow_links=True).check({"link": "https://bank.example/help"})
