@@ -41,3 +41,12 @@ def looks_like_link_or_phone(value: str) -> bool:
     """True for text that holds a web address or a phone number: a person reading a bank's
     message would follow or call it."""
     return URL.search(value) is not None or PHONE.search(value) is not None
+
+
+def check_identifier(value: str, field: str, max_length: int = 128) -> None:
+    """An id from a request (clientId, templateName...): not blank, short and printable."""
+    if not value.strip():
+        raise InvalidRequest(f"{field!r} must not be empty.")
+    if len(value) > max_length:
+        raise InvalidRequest(f"{field!r} is longer than {max_length} characters.")
+    check_text(value, field)

@@ -21,6 +21,7 @@ from domain.template import OTP_PARAMETER, VALIDITY_PARAMETER
 from entrypoints import dispatch
 from entrypoints.container import Container, resolve
 from entrypoints.http.app import create_app
+from entrypoints.http.server import with_header_timeout
 from entrypoints.logging import configure_logging
 from entrypoints.runtime import Supervisor, running_container, running_services, serving
 from entrypoints.settings import Settings, SettingsError, check_exposure
@@ -74,6 +75,7 @@ def serve(host: str | None, port: int | None) -> None:
         purge_every=settings.purge_interval_seconds,
         supervisor=supervisor,
         api_keys=settings.http_api_keys,
+        body_timeout=settings.http_body_timeout_seconds,
     )
     config = uvicorn.Config(
         app,
@@ -82,6 +84,9 @@ def serve(host: str | None, port: int | None) -> None:
         log_config=None,
         access_log=False,
         lifespan="on",
+        http=with_header_timeout(settings.http_header_timeout_seconds),
+        limit_concurrency=settings.http_max_connections,
+        timeout_keep_alive=5,
     )
     log.info("http.serving", url=f"http://{config.host}:{config.port}")
     server = GracefulServer(config)

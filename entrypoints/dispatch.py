@@ -40,6 +40,42 @@ def _finite(text: str) -> float:
     return value
 
 
+# Far beyond any request the contract describes, far below what recursion or memory would mind.
+MAX_DEPTH = 16
+MAX_INT_DIGITS = 30
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise InvalidRequest(f"The body holds an integer of more than {MAX_INT_DIGITS} digits.")
+    return int(text)
+
+
+def _check_tree(value: object) -> None:
+    """Refuses nesting deeper than ``MAX_DEPTH`` and text with unpaired surrogates (which no
+    UTF-8 store or log can hold), without recursion."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidRequest(f"The body is nested more than {MAX_DEPTH} levels deep.")
+        if isinstance(item, str):
+            _check_unicode(item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _check_unicode(key)
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
+def _check_unicode(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequest("The body holds a \\u escape of an unpaired surrogate.") from None
+
+
 def parse_object(raw: bytes) -> dict[str, Any]:
     """Decodes a UTF-8 JSON object or raises ``InvalidRequest`` saying what is wrong.
 
@@ -47,7 +83,12 @@ def parse_object(raw: bytes) -> dict[str, Any]:
     integer too long to convert, NaN or an infinite number are refused like any bad JSON.
     """
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
+        value = json.loads(
+            raw.decode("utf-8"),
+            parse_constant=_no_constant,
+            parse_float=_finite,
+            parse_int=_bounded_int,
+        )
     except UnicodeDecodeError:
         raise InvalidRequest("The body is not UTF-8 text.") from None
     except json.JSONDecodeError as exc:
@@ -59,6 +100,7 @@ def parse_object(raw: bytes) -> dict[str, Any]:
         raise InvalidRequest("The body holds a number too long to read.") from None
     if not isinstance(value, dict):
         raise InvalidRequest(f"The body must be a JSON object, not {type(value).__name__}.")
+    _check_tree(value)
     return value
 
 

@@ -16,7 +16,7 @@ from adapters.codes import MIN_KEY_BYTES, NamedKey
 from domain.policy import OtpPolicy
 from entrypoints.abuse_settings import AbuseSettings
 from entrypoints.delivery_settings import DeliverySettings
-from entrypoints.settings_env import SettingsError, env_bool, env_int, optional, text
+from entrypoints.settings_env import SettingsError, env_bool, env_float, env_int, optional, text
 
 __all__ = ["DeliverySettings", "KafkaSettings", "Settings", "SettingsError"]
 
@@ -221,6 +221,9 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     http_max_body_bytes: int = 65536
+    http_header_timeout_seconds: float = 10.0
+    http_body_timeout_seconds: float = 10.0
+    http_max_connections: int = 1000
     http_api_keys: tuple[ApiKey, ...] = attrs.field(default=(), repr=False)
     sqlite_path: Path = Path("var/otp.sqlite3")
     outbox_dir: Path = Path("var/outbox")
@@ -285,6 +288,9 @@ class Settings:
             http_host=text(env, "127.0.0.1", "HTTP_HOST"),
             http_port=env_int(env, 8080, "HTTP_PORT"),
             http_max_body_bytes=env_int(env, 65536, "HTTP_MAX_BODY_BYTES"),
+            http_header_timeout_seconds=env_float(env, 10.0, "HTTP_HEADER_TIMEOUT_SECONDS"),
+            http_body_timeout_seconds=env_float(env, 10.0, "HTTP_BODY_TIMEOUT_SECONDS"),
+            http_max_connections=env_int(env, 1000, "HTTP_MAX_CONNECTIONS"),
             http_api_keys=api_keys(optional(env, "HTTP_API_KEYS")),
             sqlite_path=Path(text(env, "var/otp.sqlite3", "SQLITE_PATH")),
             outbox_dir=Path(text(env, "var/outbox", "OUTBOX_DIR")),

@@ -42,6 +42,7 @@ from domain.otp import OneTimePassword
 from domain.parameters import ParameterRules
 from domain.policy import OtpPolicy
 from domain.template import CONTEXT_PARAMETER, OTP_PARAMETER, VALIDITY_PARAMETER
+from domain.text import check_identifier
 
 log = structlog.get_logger(__name__)
 
@@ -200,10 +201,10 @@ class GenerateOtp:
                     f"{reserved!r} is set by the service, never as a template parameter."
                 )
         self._parameter_rules.check(command.parameters)
-        if not command.client_id.strip():
-            raise InvalidRequest("'clientId' must not be empty.")
-        if not command.template_name.strip():
-            raise InvalidRequest("'templateName' must not be empty.")
+        check_identifier(command.client_id, "clientId")
+        check_identifier(command.template_name, "templateName")
+        if command.language is not None:
+            check_identifier(command.language, "language", max_length=16)
         channel = Channel.parse(command.channel)
         return OtpRequest(
             template_name=command.template_name,

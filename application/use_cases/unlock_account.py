@@ -6,7 +6,8 @@ import structlog
 
 from application.ports import Clock, OtpRepository, Pseudonyms, StaleLedger
 from domain.channel import Channel
-from domain.errors import DependencyUnavailable, InvalidRequest
+from domain.errors import DependencyUnavailable
+from domain.text import check_identifier
 
 log = structlog.get_logger(__name__)
 
@@ -21,8 +22,7 @@ class UnlockAccount:
 
     async def execute(self, client_id: str, channel: str) -> bool:
         """Clears the count of wrong tries of (clientId, channel); False if nothing was held."""
-        if not client_id.strip():
-            raise InvalidRequest("The client id must not be empty.")
+        check_identifier(client_id, "clientId")
         parsed = Channel.parse(channel)
         for _ in range(SAVE_TRIES):
             ledger = await self._repository.get(client_id, parsed)

@@ -21,10 +21,11 @@ from application.ports import (
 )
 from domain.binding import canonical_context, check_context
 from domain.channel import Channel
-from domain.errors import DependencyUnavailable, InvalidRequest, OtpError
+from domain.errors import DependencyUnavailable, OtpError
 from domain.ledger import OtpLedger
 from domain.otp import Verdict
 from domain.policy import OtpPolicy
+from domain.text import check_identifier
 
 log = structlog.get_logger(__name__)
 
@@ -80,11 +81,9 @@ class ValidateOtp:
 
     async def execute(self, command: ValidateOtpCommand) -> ValidateOtpResult:
         channel = Channel.parse(command.channel)
-        if not command.client_id.strip():
-            raise InvalidRequest("'clientId' must not be empty.")
+        check_identifier(command.client_id, "clientId")
         candidate = command.otp.strip()
-        if not candidate:
-            raise InvalidRequest("'otp' must not be empty.")
+        check_identifier(candidate, "otp", max_length=32)
         context = canonical_context(check_context(command.context))
         recipient = None
         if command.recipient is not None:

@@ -61,8 +61,11 @@ def _header_instance_id(request: Request) -> object:
     raw = request.headers.get("x-process-instance-id")
     if raw is None:
         return None
-    # The engine's ids are numbers; keep them numbers in the reply.
-    return int(raw) if raw.isdigit() else raw
+    # The engine's ids are numbers; keep them numbers in the reply (plain digits only: int()
+    # also reads other scripts' digits, and a 5,000-digit header is no id).
+    if raw.isascii() and raw.isdigit() and len(raw) <= 30:
+        return int(raw)
+    return raw
 
 
 async def purge_periodically(
@@ -88,6 +91,7 @@ def create_app(
     purge_every: float = 60.0,
     supervisor: Supervisor | None = None,
     api_keys: tuple[ApiKey, ...] = (),
+    body_timeout: float = 10.0,
 ) -> Starlette:
     registry = CollectorRegistry()
     outcomes = Counter(
@@ -137,7 +141,13 @@ def create_app(
     ) -> Response:
         body: dict[str, Any] | None = None
         try:
-            body = dispatch.parse_object(await _read_body(request, max_body_bytes))
+            async with asyncio.timeout(body_timeout):
+                raw = await _read_body(request, max_body_bytes)
+            body = dispatch.parse_object(raw)
+        except TimeoutError:
+            outcomes.labels(operation, InvalidRequest.code).inc()
+            slow = InvalidRequest(f"The body did not arrive within {body_timeout:g} s.")
+            return JSONResponse(dispatch.invalid(None, slow, flag), status_code=408)
         except InvalidRequest as exc:
             outcomes.labels(operation, exc.code).inc()
             status = 413 if isinstance(exc, BodyTooLarge) else 400

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pytest
 
-from tests.e2e.conftest import RunningService
+from tests.e2e.conftest import RunningService, start_service
 from tests.outbox import newest_code
 
 pytestmark = pytest.mark.e2e
@@ -73,6 +76,8 @@ def test_the_plain_code_is_in_no_log_line_stored_row_or_error(service: RunningSe
     logs = service.logs()
     assert "otp.validated" in logs and "otp.generated" in logs
     assert code not in logs
+    # The clientId (often a national id number) is logged only as a keyed pseudonym.
+    assert '"secret"' not in logs and "client_id" not in logs
     rows = sqlite3.connect(service.workdir / "otp.sqlite3").execute("SELECT * FROM otp_ledgers")
     assert code not in repr(rows.fetchall())
     assert all(code not in str(r["error"]) for r in replies)
@@ -81,3 +86,31 @@ def test_the_plain_code_is_in_no_log_line_stored_row_or_error(service: RunningSe
 def test_sigterm_stops_the_service_cleanly(service: RunningService) -> None:
     assert service.stop() == 0
     assert "Application shutdown complete" in service.logs() or service.process.returncode == 0
+
+
+def test_slow_clients_are_cut_off_and_others_are_still_served(tmp_path: Path) -> None:
+    service = start_service(
+        tmp_path, HTTP_HEADER_TIMEOUT_SECONDS="1", HTTP_BODY_TIMEOUT_SECONDS="1"
+    )
+    try:
+        host, port = service.base_url.removeprefix("http://").split(":")
+        # Headers a byte at a time, never finished: the connection is closed after 1 s.
+        slow_headers = socket.create_connection((host, int(port)), timeout=10)
+        slow_headers.sendall(b"POST /v1/otp/generate HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        assert slow_headers.recv(1024) == b""
+        assert time.monotonic() - started < 5
+        # A body that never completes: 408 after 1 s.
+        slow_body = socket.create_connection((host, int(port)), timeout=10)
+        slow_body.sendall(
+            b"POST /v1/otp/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"clientId"'
+        )
+        answer = slow_body.recv(4096)
+        while b"INVALID_REQUEST" not in answer and (more := slow_body.recv(4096)):
+            answer += more
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+        assert b"INVALID_REQUEST" in answer
+        assert _post(service, "/v1/otp/generate", GENERATE)["otpSent"] is True
+    finally:
+        service.stop()

@@ -1,0 +1,56 @@
+"""uvicorn's HTTP/1.1 protocol with a deadline for each request's headers.
+
+uvicorn closes idle keep-alive connections, but a client that sends its headers a byte at a
+time holds a connection (and a file descriptor) for as long as it likes. Here each connection
+must complete a request's headers within ``header_timeout`` of opening, or of the previous
+response; otherwise it is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+
+def with_header_timeout(header_timeout: float) -> type[H11Protocol]:
+    class HeaderTimeoutProtocol(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+        _cycle_seen: Any = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.cycle is not None and self.cycle is not self._cycle_seen:
+                # A request's headers are in: the body has its own timeout, in the app.
+                self._cycle_seen = self.cycle
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(header_timeout, self._expire)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderTimeoutProtocol
