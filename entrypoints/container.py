@@ -65,7 +65,7 @@ def build_hasher(settings: Settings) -> HmacCodeHasher:
 def kafka_producer_config(settings: Settings) -> dict[str, Any]:
     assert settings.kafka is not None
     return {
-        "bootstrap.servers": settings.kafka.bootstrap_servers,
+        **settings.kafka.client_config(),
         # What the broker accepts (its message.max.bytes): larger replies and dead letters are
         # cut to fit before they are sent, never retried.
         "message.max.bytes": settings.kafka.message_max_bytes,

@@ -38,6 +38,12 @@ class KafkaSettings:
     create_topics: bool = False
     topic_partitions: int = -1
     topic_replication_factor: int = -1
+    # librdkafka's security settings (security.protocol, sasl.*, ssl.*), for every client.
+    security: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
+
+    def client_config(self) -> dict[str, str]:
+        """What every Kafka client of the service is given: the brokers and how to reach them."""
+        return {"bootstrap.servers": self.bootstrap_servers, **dict(self.security)}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> KafkaSettings | None:
@@ -69,6 +75,7 @@ class KafkaSettings:
             topic_replication_factor=env_int(
                 env, defaults.topic_replication_factor, "KAFKA_TOPIC_REPLICATION_FACTOR"
             ),
+            security=kafka_security(env),
         )
 
     @property
@@ -78,6 +85,55 @@ class KafkaSettings:
             self.generate_in, self.generate_out, self.validate_in, self.validate_out,
             self.dead_letter,
         )  # fmt: skip
+
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+# librdkafka property: our variable (the Spring names FLOWX deployments use, where they exist).
+KAFKA_SECURITY_VARIABLES = {
+    "ssl.ca.location": ("KAFKA_SSL_CA_LOCATION",),
+    "ssl.certificate.location": ("KAFKA_SSL_CERTIFICATE_LOCATION",),
+    "ssl.key.location": ("KAFKA_SSL_KEY_LOCATION",),
+    "ssl.key.password": ("KAFKA_SSL_KEY_PASSWORD", "SPRING_KAFKA_SSL_KEY_PASSWORD"),
+    "ssl.endpoint.identification.algorithm": ("KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM",),
+}
+JAAS_FIELD = re.compile(r'\b(username|password)\s*=\s*"((?:[^"\\]|\\.)*)"')
+
+
+def kafka_security(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The client's security settings; ``SPRING_KAFKA_PROPERTIES_SASL_JAAS_CONFIG`` (a Java
+    JAAS line) gives the SASL username and password when the plain variables are not set."""
+    protocol = text(env, "PLAINTEXT", "KAFKA_SECURITY_PROTOCOL", "SPRING_KAFKA_SECURITY_PROTOCOL")
+    protocol = protocol.upper()
+    if protocol not in SECURITY_PROTOCOLS:
+        raise SettingsError(
+            f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(SECURITY_PROTOCOLS)}"
+        )
+    config: dict[str, str] = {"security.protocol": protocol}
+    if protocol.startswith("SASL"):
+        mechanism = text(
+            env, "PLAIN", "KAFKA_SASL_MECHANISM", "SPRING_KAFKA_PROPERTIES_SASL_MECHANISM"
+        ).upper()
+        if mechanism not in SASL_MECHANISMS:
+            raise SettingsError(f"KAFKA_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}")
+        jaas = dict(
+            JAAS_FIELD.findall(optional(env, "SPRING_KAFKA_PROPERTIES_SASL_JAAS_CONFIG") or "")
+        )
+        username = optional(env, "KAFKA_SASL_USERNAME") or jaas.get("username")
+        password = optional(env, "KAFKA_SASL_PASSWORD") or jaas.get("password")
+        if username is None or password is None:
+            raise SettingsError(
+                f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and "
+                "KAFKA_SASL_PASSWORD (or SPRING_KAFKA_PROPERTIES_SASL_JAAS_CONFIG)"
+            )
+        config.update(
+            {"sasl.mechanism": mechanism, "sasl.username": username, "sasl.password": password}
+        )
+    for name, variables in KAFKA_SECURITY_VARIABLES.items():
+        value = optional(env, *variables)
+        if value is not None:
+            config[name] = value
+    return tuple(config.items())
 
 
 ASSIGNORS = ("roundrobin", "range", "cooperative-sticky")
@@ -214,6 +270,29 @@ def template_store_kind(env: Mapping[str, str], templates_dir: Path, mongo: bool
     return kind
 
 
+DELIVERY_MODES = ("auto", "outbox")
+
+
+def check_delivery(settings: Settings) -> None:
+    """Codes of a shared deployment go to files only when asked for: a missing SMTP_HOST or
+    SMS_PROVIDERS must not turn into codes in a folder and replies saying they were sent."""
+    if settings.delivery_mode not in DELIVERY_MODES:
+        raise SettingsError(f"DELIVERY must be one of {', '.join(DELIVERY_MODES)}")
+    missing = [
+        name
+        for name, configured in (
+            ("SMTP_HOST", settings.delivery.smtp is not None),
+            ("SMS_PROVIDERS", bool(settings.delivery.sms_providers)),
+        )
+        if not configured
+    ]
+    if settings.uses_shared_state and missing and settings.delivery_mode != "outbox":
+        raise SettingsError(
+            f"{' and '.join(missing)} not set while MONGODB_URI or KAFKA_BOOTSTRAP_SERVERS is: "
+            "set them, or set DELIVERY=outbox to write those codes to OUTBOX_DIR on purpose"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     policy: OtpPolicy
@@ -245,6 +324,8 @@ class Settings:
     kafka: KafkaSettings | None = None
     delivery: DeliverySettings = DeliverySettings()
     abuse: AbuseSettings = AbuseSettings()
+    # "outbox" says so when codes of a shared deployment may be written to files.
+    delivery_mode: str = "auto"
     processed_ttl: timedelta = timedelta(days=1)
     purge_interval_seconds: float = 60.0
     shutdown_grace_seconds: float = 30.0
@@ -311,11 +392,13 @@ class Settings:
             kafka=KafkaSettings.from_env(env),
             delivery=DeliverySettings.from_env(env),
             abuse=AbuseSettings.from_env(env),
+            delivery_mode=text(env, "auto", "DELIVERY").lower(),
             processed_ttl=timedelta(seconds=env_int(env, 86400, "PROCESSED_REQUEST_TTL_SECONDS")),
             purge_interval_seconds=env_int(env, 60, "PURGE_INTERVAL_SECONDS"),
             shutdown_grace_seconds=env_int(env, 30, "SHUTDOWN_GRACE_SECONDS"),
         )
         check_exposure(settings.http_host, settings.http_api_keys)
+        check_delivery(settings)
         if settings.uses_shared_state and not settings.hash_keys:
             raise SettingsError(
                 "OTP_HASH_KEYS (or OTP_HASH_KEY) is required when MONGODB_URI or "

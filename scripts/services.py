@@ -31,6 +31,10 @@ HOST = "127.0.0.1"
 KAFKA_PORT = int(os.environ.get("OTP_KAFKA_PORT", "39092"))
 CONTROLLER_PORT = int(os.environ.get("OTP_KAFKA_CONTROLLER_PORT", "39093"))
 MONGO_PORT = int(os.environ.get("OTP_MONGO_PORT", "37017"))
+# A second listener that asks for SASL/PLAIN, for the tests of the client's security settings.
+# The account is the test broker's own, on loopback only.
+KAFKA_SASL_PORT = int(os.environ.get("OTP_KAFKA_SASL_PORT", "39094"))
+KAFKA_SASL_USER, KAFKA_SASL_PASSWORD = "otp-service", "otp-test-broker-password"
 KAFKA_VERSION = "4.1.1"
 LOG4J_VERSION = "2.25.3"
 SLF4J_VERSION = "2.0.17"
@@ -216,7 +220,7 @@ def spawn(name: str, command: list[str], cwd: Path, env: dict[str, str] | None =
 
 
 def kafka_ready() -> bool:
-    if not port_open(KAFKA_PORT):
+    if not (port_open(KAFKA_PORT) and port_open(KAFKA_SASL_PORT)):
         return False
     try:
         from confluent_kafka.admin import AdminClient
@@ -262,10 +266,19 @@ def start_kafka() -> None:
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.voters=1@{HOST}:{CONTROLLER_PORT}",
-                f"listeners=PLAINTEXT://{HOST}:{KAFKA_PORT},CONTROLLER://{HOST}:{CONTROLLER_PORT}",
-                f"advertised.listeners=PLAINTEXT://{HOST}:{KAFKA_PORT}",
+                f"listeners=PLAINTEXT://{HOST}:{KAFKA_PORT},CONTROLLER://{HOST}:{CONTROLLER_PORT},"
+                f"SASL_PLAINTEXT://{HOST}:{KAFKA_SASL_PORT}",
+                f"advertised.listeners=PLAINTEXT://{HOST}:{KAFKA_PORT},"
+                f"SASL_PLAINTEXT://{HOST}:{KAFKA_SASL_PORT}",
                 "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,"
+                "SASL_PLAINTEXT:SASL_PLAINTEXT",
+                "listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN",
+                "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+                "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f'username="{KAFKA_SASL_USER}" password="{KAFKA_SASL_PASSWORD}" '
+                f'user_{KAFKA_SASL_USER}="{KAFKA_SASL_PASSWORD}";',
                 f"log.dirs={data}",
                 "num.partitions=4",
                 "offsets.topic.replication.factor=1",
@@ -339,6 +352,9 @@ def stop(name: str) -> None:
 def env_lines() -> list[str]:
     return [
         f"export KAFKA_BOOTSTRAP_SERVERS={HOST}:{KAFKA_PORT}",
+        f"export OTP_TEST_KAFKA_SASL_SERVERS={HOST}:{KAFKA_SASL_PORT}",
+        f"export OTP_TEST_KAFKA_SASL_USER={KAFKA_SASL_USER}",
+        f"export OTP_TEST_KAFKA_SASL_PASSWORD={KAFKA_SASL_PASSWORD}",
         f"export MONGODB_URI=mongodb://{HOST}:{MONGO_PORT}/otp",
     ]
 

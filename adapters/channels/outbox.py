@@ -14,10 +14,12 @@ from domain.notification import DeliveryResult, Notification
 
 
 def _write_atomically(folder: Path, name: str, data: bytes) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
+    # Each file holds a live code: readable by the service's own user only (0700 / 0600).
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     final = folder / name
     partial = folder / f".{name}.part"
-    with partial.open("wb") as handle:
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())

@@ -114,7 +114,7 @@ class KafkaWorker:
 
     def consumer_config(self) -> dict[str, Any]:
         return {
-            "bootstrap.servers": self._settings.bootstrap_servers,
+            **self._settings.client_config(),
             "group.id": self._settings.group_id,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",

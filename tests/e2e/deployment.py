@@ -40,6 +40,11 @@ class Deployment:
             "TEMPLATE_STORE": "mongo",
             "OUTBOX_DIR": str(workdir / "outbox"),
             "KAFKA_MAX_IN_FLIGHT": "32",
+            # Codes go to the outbox on purpose here; load tests send to few recipients.
+            "DELIVERY": "outbox",
+            "LIMIT_RECIPIENT_MAX_SENDS": "0",
+            "LIMIT_SMS_COUNTRY_MAX_SENDS": "0",
+            "LIMIT_CALLER_MAX_SENDS": "0",
             **self.topics.env(),
             **extra_env,
         }

@@ -18,6 +18,7 @@ def test_a_consumer_that_ends_on_its_own_makes_the_process_exit_non_zero(tmp_pat
         tmp_path,
         HTTP_PORT=str(free_port()),
         KAFKA_BOOTSTRAP_SERVERS=bootstrap(),
+        DELIVERY="outbox",
         OTP_HASH_KEY="5e" * 32,
         # librdkafka refuses this when the consumer is built, after HTTP is up.
         KAFKA_METADATA_REFRESH_MS="-5",

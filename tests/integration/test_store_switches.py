@@ -57,6 +57,7 @@ def test_codes_in_mongodb_with_templates_where_the_setting_says(
     database = fresh_database_name()
     env = {
         "MONGODB_URI": mongo_uri().rsplit("/", 1)[0] + f"/{database}",
+        "DELIVERY": "outbox",
         "OTP_HASH_KEY": "69" * 32,
         "TEMPLATES_DIR": str(ROOT / "templates"),
         "SQLITE_PATH": str(tmp_path / "must-not-exist.sqlite3"),

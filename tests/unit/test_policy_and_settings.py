@@ -102,7 +102,7 @@ def test_sms_providers_keep_their_failover_order_and_hide_tokens() -> None:
 
 
 def test_templates_come_from_the_folder_even_when_codes_are_in_mongodb(tmp_path: Path) -> None:
-    env = {"MONGODB_URI": "mongodb://db/otp", "OTP_HASH_KEY": "4b" * 32}
+    env = {"MONGODB_URI": "mongodb://db/otp", "OTP_HASH_KEY": "4b" * 32, "DELIVERY": "outbox"}
     settings = Settings.from_env({**env, "TEMPLATES_DIR": str(tmp_path)})
     assert settings.template_store == "files"
     missing = Settings.from_env({**env, "TEMPLATES_DIR": str(tmp_path / "none")})
@@ -129,7 +129,7 @@ def test_a_template_store_that_cannot_be_used_is_refused(env: dict[str, str], sa
 
 def test_kafka_reliability_settings_have_safe_defaults_and_can_be_set() -> None:
     kafka = Settings.from_env(
-        {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "OTP_HASH_KEY": "4b" * 32}
+        {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "OTP_HASH_KEY": "4b" * 32, "DELIVERY": "outbox"}
     ).kafka
     assert kafka is not None
     assert (kafka.assignor, kafka.metadata_refresh_ms, kafka.create_topics) == (
@@ -137,7 +137,7 @@ def test_kafka_reliability_settings_have_safe_defaults_and_can_be_set() -> None:
     )  # fmt: skip
     assert len(kafka.own_topics) == 5
     tuned = Settings.from_env(
-        {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "OTP_HASH_KEY": "4b" * 32,
+        {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "OTP_HASH_KEY": "4b" * 32, "DELIVERY": "outbox",
          "KAFKA_PARTITION_ASSIGNOR": "range", "KAFKA_CREATE_TOPICS": "true",
          "KAFKA_TOPIC_PARTITIONS": "12", "SHUTDOWN_GRACE_SECONDS": "5"}
     )  # fmt: skip
@@ -145,7 +145,7 @@ def test_kafka_reliability_settings_have_safe_defaults_and_can_be_set() -> None:
     assert (tuned.kafka.create_topics, tuned.kafka.topic_partitions) == (True, 12)
     assert tuned.shutdown_grace_seconds == 5
     with pytest.raises(SettingsError, match="KAFKA_PARTITION_ASSIGNOR"):
-        Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b", "OTP_HASH_KEY": "4b" * 32,
+        Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b", "OTP_HASH_KEY": "4b" * 32, "DELIVERY": "outbox",
                            "KAFKA_PARTITION_ASSIGNOR": "sticky"})  # fmt: skip
 
 
@@ -175,3 +175,55 @@ def test_serving_beyond_loopback_needs_api_keys() -> None:
 def test_malformed_api_keys_are_refused(keys: str) -> None:
     with pytest.raises(SettingsError, match="HTTP_API_KEYS"):
         Settings.from_env({"HTTP_API_KEYS": keys})
+
+
+def test_a_shared_deployment_writes_codes_to_files_only_when_told_to() -> None:
+    shared = {"MONGODB_URI": "mongodb://db/otp", "OTP_HASH_KEY": "4b" * 32}
+    with pytest.raises(SettingsError, match="SMTP_HOST and SMS_PROVIDERS not set"):
+        Settings.from_env(shared)
+    with pytest.raises(SettingsError, match="SMS_PROVIDERS not set"):
+        Settings.from_env({**shared, "SMTP_HOST": "mail.bank.example"})
+    assert Settings.from_env({**shared, "DELIVERY": "outbox"}).delivery_mode == "outbox"
+    # The embedded default, on one machine, needs no such word.
+    assert Settings.from_env({}).delivery_mode == "auto"
+
+
+def test_kafka_security_settings_reach_every_client_and_stay_out_of_the_repr() -> None:
+    base = {"KAFKA_BOOTSTRAP_SERVERS": "b:9093", "OTP_HASH_KEY": "4b" * 32, "DELIVERY": "outbox"}
+    kafka = Settings.from_env(
+        {
+            **base,
+            "SPRING_KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
+            "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "KAFKA_SASL_USERNAME": "otp",
+            "KAFKA_SASL_PASSWORD": "broker-secret",
+            "KAFKA_SSL_CA_LOCATION": "/etc/ssl/kafka-ca.pem",
+        }
+    ).kafka
+    assert kafka is not None
+    assert kafka.client_config() == {
+        "bootstrap.servers": "b:9093",
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "otp",
+        "sasl.password": "broker-secret",
+        "ssl.ca.location": "/etc/ssl/kafka-ca.pem",
+    }
+    assert "broker-secret" not in repr(kafka)
+    jaas = Settings.from_env(
+        {
+            **base,
+            "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "SPRING_KAFKA_PROPERTIES_SASL_JAAS_CONFIG": "org.apache.kafka.common.security.plain."
+            'PlainLoginModule required username="engine" password="p\\"w";',
+        }
+    ).kafka
+    assert jaas is not None
+    assert (jaas.client_config()["sasl.username"], jaas.client_config()["sasl.password"]) == (
+        "engine",
+        'p\\"w',
+    )
+    with pytest.raises(SettingsError, match="needs KAFKA_SASL_USERNAME"):
+        Settings.from_env({**base, "KAFKA_SECURITY_PROTOCOL": "SASL_SSL"})
+    with pytest.raises(SettingsError, match="KAFKA_SECURITY_PROTOCOL must be"):
+        Settings.from_env({**base, "KAFKA_SECURITY_PROTOCOL": "TLS"})
