@@ -145,8 +145,8 @@ def test_kafka_reliability_settings_have_safe_defaults_and_can_be_set() -> None:
     assert (tuned.kafka.create_topics, tuned.kafka.topic_partitions) == (True, 12)
     assert tuned.shutdown_grace_seconds == 5
     with pytest.raises(SettingsError, match="KAFKA_PARTITION_ASSIGNOR"):
-        Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b", "OTP_HASH_KEY": "4b" * 32, "DELIVERY": "outbox",
-                           "KAFKA_PARTITION_ASSIGNOR": "sticky"})  # fmt: skip
+        Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b", "OTP_HASH_KEY": "4b" * 32,
+                           "DELIVERY": "outbox", "KAFKA_PARTITION_ASSIGNOR": "sticky"})  # fmt: skip
 
 
 def test_the_delivery_attempt_budget_is_a_policy_setting() -> None:
