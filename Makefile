@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format unit faults services services-down bench-store clean
+.PHONY: install run test lint format unit faults services services-down bench-store bench-timing clean
 
 $(STAMP): pyproject.toml
 	@echo "==> installing the service and its tools into $(VENV) (first run takes a minute)"
@@ -48,6 +48,10 @@ unit: $(STAMP)
 	$(BIN)/pytest tests/unit tests/bdd -m "not kafka and not mongo"
 
 ## Store latency with 1,000 and 50,000 ledgers, MongoDB-wire server and SQLite (about a minute).
+## How long validate takes for a missing, an expired and a wrong code (with and without the floor).
+bench-timing: $(STAMP)
+	$(BIN)/python bench/validate_timing.py
+
 bench-store: services
 	@eval "$$($(BIN)/python scripts/services.py env)" && $(BIN)/python bench/ledger_store.py
 
