@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import structlog
 from starlette.testclient import TestClient
 
+from domain.limits import Cap
 from entrypoints.http.app import create_app, purge_periodically
 from entrypoints.runtime import Supervisor, running_services
 from entrypoints.settings import Settings, api_keys
@@ -198,3 +200,37 @@ def test_only_json_bodies_are_accepted(client: TestClient, content_type: str | N
     charset = {"Content-Type": "application/json; charset=utf-8"}
     accepted = client.post("/v1/otp/generate", content=json.dumps(MAIL), headers=charset)
     assert accepted.status_code == 200
+
+
+def test_the_takeover_fails_without_credentials_and_with_a_callers_cap_spent(
+    settings: Settings,
+) -> None:
+    """An attacker asks for the victim's code to go to the attacker's phone."""
+    capped = attrs.evolve(
+        settings,
+        abuse=attrs.evolve(
+            settings.abuse,
+            caps=attrs.evolve(settings.abuse.caps, per_caller=Cap(2, timedelta(minutes=1))),
+        ),
+    )
+    keys = api_keys(
+        f"bank-app:{hashlib.sha256(KEY.encode()).hexdigest()},"
+        f"partner:{hashlib.sha256(OTHER_KEY.encode()).hexdigest()}"
+    )
+    app = create_app(lambda: running_services(capped), api_keys=keys)
+    takeover = {"templateName": "otp-sms", "channel": "SMS", "clientId": "victim",
+                "recipient": "+40722999888"}  # fmt: skip
+    with TestClient(app) as api:
+        assert api.post("/v1/otp/generate", json=takeover).status_code == 401
+        partner = {"Authorization": f"Bearer {OTHER_KEY}"}
+        for i in range(2):
+            other = {**takeover, "clientId": f"p{i}", "recipient": f"+4072211100{i}"}
+            assert api.post("/v1/otp/generate", json=other, headers=partner).status_code == 200
+        refused = api.post("/v1/otp/generate", json=takeover, headers=partner)
+        assert refused.status_code == 429
+        assert refused.json()["errorCode"] == "RATE_LIMITED"
+        assert int(refused.headers["Retry-After"]) > 0
+        # The bank's own app, with its own cap, is not held back by the partner's.
+        bank = {"Authorization": f"Bearer {KEY}"}
+        honest = {**takeover, "recipient": "+40722123456"}
+        assert api.post("/v1/otp/generate", json=honest, headers=bank).json()["otpSent"] is True
