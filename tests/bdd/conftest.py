@@ -69,7 +69,8 @@ def a_new_code_is_sent(harness: Harness, sent: dict[str, Any], client: str, chan
 
 @when(parsers.parse("{amount:d} {unit} pass"))
 def time_passes(harness: Harness, amount: int, unit: str) -> None:
-    harness.advance(amount * (60 if unit.startswith("minute") else 1))
+    seconds = {"hour": 3600, "minute": 60, "second": 1}
+    harness.advance(amount * next(v for k, v in seconds.items() if unit.startswith(k)))
 
 
 def _type(harness: Harness, sent: dict[str, Any], code: str) -> dict[str, Any]:

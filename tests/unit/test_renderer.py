@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
 from domain.channel import Channel
-from domain.errors import InternalError, TemplateParameterMissing
+from domain.errors import InternalError, InvalidRequest, OtpError, TemplateParameterMissing
+from domain.parameters import ParameterRules
 from domain.template import NotificationTemplate
 from tests.harness import MAIL_TEMPLATE
 
@@ -52,3 +55,35 @@ def test_a_subject_is_kept_on_one_line() -> None:
     )
     message = JinjaTemplateRenderer().render(template, {"who": "a@b.c"})
     assert message.subject == "Code Bcc: a@b.c"
+
+
+parameter_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    first_name=parameter_values,
+    extra=st.dictionaries(st.text(max_size=12), parameter_values, max_size=4),
+)
+def test_any_parameters_the_rules_let_through_render_or_fail_cleanly(
+    first_name: object, extra: dict[str, object]
+) -> None:
+    parameters = {**extra, "firstName": first_name}
+    try:
+        ParameterRules().check(parameters)
+    except InvalidRequest:
+        return
+    try:
+        message = JinjaTemplateRenderer().render(MAIL_TEMPLATE, {**parameters, "otpValue": "123"})
+    except OtpError:
+        return
+    assert "123" in message.text
+    if isinstance(first_name, str) and first_name:
+        assert first_name in message.text
+        assert message.html is not None and "<script" not in message.html.lower()
