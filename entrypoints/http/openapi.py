@@ -16,6 +16,8 @@ ERROR_CODES = [
     "OTP_EXPIRED",
     "OTP_MISMATCH",
     "OTP_ATTEMPTS_EXCEEDED",
+    "OTP_LOCKED",
+    "UNAUTHORIZED",
     "INTERNAL_ERROR",
 ]
 
@@ -24,6 +26,13 @@ _ID = {
     "type": ["integer", "string", "null"],
 }
 _CHANNEL = {"type": "string", "enum": ["SMS", "MAIL"], "description": "Case-insensitive."}
+_CONTEXT = {
+    "type": "object",
+    "maxProperties": 16,
+    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+    "description": "The transaction the code approves (e.g. amount, currency, payee), bound "
+    "into the code: validate must present the same context. Send amounts as strings.",
+}
 
 
 def _reply(flag: str, description: str) -> dict[str, Any]:
@@ -46,12 +55,18 @@ def _responses(reply: str) -> dict[str, Any]:
     return {
         "200": {"description": "The use case ran; the body tells the outcome.", **body},
         "400": {"description": "Malformed body (not a JSON object, wrong types).", **body},
+        "401": {"description": "No valid API key (Authorization: Bearer <key>).", **body},
+        "408": {"description": "The body did not arrive within HTTP_BODY_TIMEOUT_SECONDS.", **body},
         "413": {"description": "Body larger than HTTP_MAX_BODY_BYTES.", **body},
+        "415": {"description": "The body is not application/json.", **body},
         "422": {
             "description": "Unknown template or channel, invalid recipient, missing parameter.",
             **body,
         },
-        "429": {"description": "Rate-limited; see Retry-After.", **body},
+        "429": {
+            "description": "Rate-limited, or the account is locked (OTP_LOCKED); see Retry-After.",
+            **body,
+        },
         "503": {"description": "A dependency is down.", **body},
     }
 
@@ -60,6 +75,7 @@ def _post(summary: str, request: str, reply: str) -> dict[str, Any]:
     return {
         "post": {
             "summary": summary,
+            "security": [{"apiKey": []}],
             "parameters": [
                 {
                     "name": "X-Process-Instance-Id",
@@ -108,6 +124,13 @@ def document() -> dict[str, Any]:
             },
         },
         "components": {
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A caller's key, when HTTP_API_KEYS is set.",
+                }
+            },
             "schemas": {
                 "GenerateRequest": {
                     "type": "object",
@@ -125,6 +148,7 @@ def document() -> dict[str, Any]:
                         "processInstanceId": _ID,
                         "data": {"type": "object"},
                         "contentParams": {"type": "object"},
+                        "context": _CONTEXT,
                     },
                 },
                 "ValidateRequest": {
@@ -135,12 +159,17 @@ def document() -> dict[str, Any]:
                         "channel": _CHANNEL,
                         "otp": {"type": "string"},
                         "processInstanceId": _ID,
+                        "context": _CONTEXT,
+                        "recipient": {
+                            "type": "string",
+                            "description": "When given, must be where the code was sent.",
+                        },
                     },
                 },
                 "GenerateReply": _reply("otpSent", "True once the notification was handed over."),
                 "ValidateReply": _reply(
                     "otpValid", "True for the first right try within the lifetime."
                 ),
-            }
+            },
         },
     }
