@@ -16,8 +16,8 @@ Feature: What the process engine sees over Kafka
     Then the engine receives the same reply again
     And the person received exactly one SMS
 
-  Scenario: A message that is not JSON goes to the dead-letter topic and the engine is told
+  Scenario: A message the service cannot read is set aside and the engine is told
     When the engine sends "this is not JSON" with processInstanceId "77"
     Then the engine receives a reply that says "INVALID_REQUEST"
-    And the dead-letter topic holds the original message and the reason
+    And the unreadable message is set aside as it came, with the reason
     And a following request is still answered

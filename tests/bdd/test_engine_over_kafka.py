@@ -121,7 +121,7 @@ def reply_says(replies: list[Any], code: str) -> None:
     assert body(bad)["processInstanceId"] == 77
 
 
-@then("the dead-letter topic holds the original message and the reason")
+@then("the unreadable message is set aside as it came, with the reason")
 def dead_letter(rig: WorkerRig) -> None:
     (record,) = read([rig.topics.dead_letter], 1)
     assert record.value() == b"this is not JSON"
