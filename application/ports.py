@@ -109,6 +109,18 @@ class NotificationChannel(Protocol):
 
 
 @runtime_checkable
+class Delivery(Protocol):
+    """Gets a notification to its recipient: picks the channel (or the Kafka forward for
+    templates flagged so), with the providers, failover and retries configured behind it."""
+
+    def check(self, channel: Channel, *, forward: bool) -> None:
+        """Raises ``UnsupportedChannel`` or ``DeliveryFailed`` when nothing could send it."""
+        ...
+
+    async def send(self, notification: Notification, *, forward: bool) -> DeliveryResult: ...
+
+
+@runtime_checkable
 class ProcessedRequests(Protocol):
     """Replies already given, by request id, so a redelivered request gets the same reply."""
 

@@ -21,6 +21,7 @@ from adapters.channels.failover import FailoverChannel, Provider
 from adapters.channels.kafka_forward import KafkaForwardProvider
 from adapters.channels.mime import Sender
 from adapters.channels.outbox import OutboxMailChannel, OutboxSmsChannel
+from adapters.channels.router import ChannelRouter
 from adapters.channels.sms_http import TwilioSmsProvider, WebhookSmsProvider
 from adapters.channels.sms_segments import SegmentLimitedChannel
 from adapters.channels.smtp import SmtpMailProvider
@@ -216,7 +217,7 @@ class Adapters(containers.DeclarativeContainer):
         settings.provided.delivery.sms_max_segments,
     )
     channels = providers.Dict({Channel.MAIL: mail_channel, Channel.SMS: sms_channel})
-    forward = providers.Selector(
+    forward: providers.Provider[FailoverChannel | None] = providers.Selector(
         providers.Callable(forward_kind, settings),
         kafka=providers.Singleton(
             FailoverChannel,
@@ -231,6 +232,7 @@ class Adapters(containers.DeclarativeContainer):
         ),
         none=providers.Object(None),
     )
+    delivery = providers.Singleton(ChannelRouter, channels, forward)
 
 
 class UseCases(containers.DeclarativeContainer):
@@ -242,7 +244,7 @@ class UseCases(containers.DeclarativeContainer):
         repository=adapters.repository,
         templates=adapters.templates,
         renderer=adapters.renderer,
-        channels=adapters.channels,
+        delivery=adapters.delivery,
         recipients=adapters.recipients,
         codes=adapters.codes,
         hasher=adapters.hasher,
@@ -252,7 +254,6 @@ class UseCases(containers.DeclarativeContainer):
         limits=adapters.limits,
         parameter_rules=settings.provided.abuse.parameter_rules,
         default_language=settings.provided.default_language,
-        forward=adapters.forward,
     )
     validate_otp = providers.Singleton(
         ValidateOtp,

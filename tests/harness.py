@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.channels.memory import RecordingChannel
+from adapters.channels.router import ChannelRouter
 from adapters.clock import ManualClock
 from adapters.codes import HmacCodeHasher, HmacPseudonyms, NamedKey, SecretsCodeGenerator
 from adapters.recipients import LibraryRecipientValidator
@@ -118,7 +119,7 @@ class Harness:
             repository=self.repository,
             templates=self.templates,
             renderer=JinjaTemplateRenderer(),
-            channels=self.channels,
+            delivery=ChannelRouter(self.channels),
             recipients=recipients,
             codes=SecretsCodeGenerator(),
             hasher=self.hasher,

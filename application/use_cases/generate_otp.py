@@ -17,7 +17,7 @@ from application.ports import (
     Clock,
     CodeGenerator,
     CodeHasher,
-    NotificationChannel,
+    Delivery,
     OtpRepository,
     Pseudonyms,
     RecipientValidator,
@@ -34,7 +34,6 @@ from domain.errors import (
     DependencyUnavailable,
     InvalidRequest,
     RateLimited,
-    UnsupportedChannel,
 )
 from domain.ledger import Issuance, OtpLedger
 from domain.notification import DeliveryResult, Notification, OtpRequest
@@ -87,7 +86,7 @@ class GenerateOtp:
         repository: OtpRepository,
         templates: TemplateStore,
         renderer: TemplateRenderer,
-        channels: Mapping[Channel, NotificationChannel],
+        delivery: Delivery,
         recipients: RecipientValidator,
         codes: CodeGenerator,
         hasher: CodeHasher,
@@ -97,12 +96,11 @@ class GenerateOtp:
         limits: SendLimits | None = None,
         parameter_rules: ParameterRules | None = None,
         default_language: str = "en",
-        forward: NotificationChannel | None = None,
     ) -> None:
         self._repository = repository
         self._templates = templates
         self._renderer = renderer
-        self._channels = channels
+        self._delivery = delivery
         self._recipients = recipients
         self._codes = codes
         self._hasher = hasher
@@ -112,8 +110,6 @@ class GenerateOtp:
         self._limits = limits
         self._parameter_rules = parameter_rules or ParameterRules()
         self._default_language = default_language
-        # Where templates flagged "forward on Kafka" go instead of their channel.
-        self._forward = forward
 
     async def execute(self, command: GenerateOtpCommand) -> GenerateOtpResult:
         request = self._check(command)
@@ -124,7 +120,7 @@ class GenerateOtp:
             request.language,
             self._default_language,
         )
-        channel_adapter = self._channel_for(request.channel, template.forward_on_kafka)
+        self._delivery.check(request.channel, forward=template.forward_on_kafka)
         code = self._codes.generate(self._policy.length, command.request_id)
         context = check_context(command.context)
         parameters = {
@@ -160,7 +156,7 @@ class GenerateOtp:
             except RateLimited:
                 await self._settle(request, otp.id, OtpLedger.cancel)
                 raise
-        delivery = await channel_adapter.send(notification)
+        delivery = await self._delivery.send(notification, forward=template.forward_on_kafka)
         await self._settle(
             request, otp.id, OtpLedger.confirm if delivery.delivered else OtpLedger.fail
         )
@@ -181,18 +177,6 @@ class GenerateOtp:
         return GenerateOtpResult(
             client_id=request.client_id, channel=request.channel, delivery=delivery
         )
-
-    def _channel_for(self, channel: Channel, forward: bool) -> NotificationChannel:
-        if forward:
-            if self._forward is None:
-                raise DeliveryFailed(
-                    "The template is to be forwarded on Kafka, but no Kafka is configured."
-                )
-            return self._forward
-        adapter = self._channels.get(channel)
-        if adapter is None:
-            raise UnsupportedChannel(f"Channel {channel.value} is not configured.")
-        return adapter
 
     def _check(self, command: GenerateOtpCommand) -> OtpRequest:
         for reserved in (OTP_PARAMETER, CONTEXT_PARAMETER):
