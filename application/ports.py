@@ -95,6 +95,13 @@ class TemplateStore(Protocol):
 
 
 @runtime_checkable
+class TemplateWriter(Protocol):
+    async def upsert(self, template: NotificationTemplate) -> None:
+        """Creates or replaces the template of its (name, language)."""
+        ...
+
+
+@runtime_checkable
 class TemplateRenderer(Protocol):
     def render(
         self, template: NotificationTemplate, parameters: Mapping[str, object]

@@ -15,9 +15,9 @@ import click
 import structlog
 import uvicorn
 
-from application.templates import find_template
+from application.use_cases.templates import Preview, TemplateSummary
 from domain.errors import OtpError
-from domain.template import OTP_PARAMETER, VALIDITY_PARAMETER
+from domain.template import NotificationTemplate
 from entrypoints import dispatch
 from entrypoints.container import Container, resolve
 from entrypoints.http.app import create_app
@@ -206,20 +206,15 @@ def _with_container(action: Any, settings: Settings | None = None) -> Any:
 def list_templates() -> None:
     """Names, channels and languages of every template."""
 
-    async def action(container: Container, settings: Settings) -> list[str]:
-        store = await resolve(container.adapters.templates)
-        lines = []
-        for name in await store.names():
-            languages = await store.languages(name)
-            template = await store.find(name, settings.default_language) or (
-                await store.find(name, languages[0]) if languages else None
-            )
-            channel = template.channel.value if template else "?"
-            lines.append(f"{name}\t{channel}\t{','.join(languages)}")
-        return lines
+    async def action(container: Container, _: Settings) -> list[TemplateSummary]:
+        listed: list[TemplateSummary] = await (
+            await resolve(container.use_cases.list_templates)
+        ).execute()
+        return listed
 
-    for line in _with_container(action):
-        click.echo(line)
+    for summary in _with_container(action):
+        channel = summary.channel.value if summary.channel else "?"
+        click.echo(f"{summary.name}\t{channel}\t{','.join(summary.languages)}")
 
 
 @templates.command()
@@ -228,24 +223,26 @@ def list_templates() -> None:
 def show(name: str, language: str | None) -> None:
     """Print a template's parameters and texts."""
 
-    async def action(container: Container, settings: Settings) -> dict[str, Any]:
-        store = await resolve(container.adapters.templates)
-        lang = (language or settings.default_language).lower()
-        template = await find_template(store, name, None, lang, settings.default_language)
-        return {
-            "name": template.name,
-            "channel": template.channel.value,
-            "language": template.language,
-            "parameters": {
-                p.name: {"mandatory": p.mandatory, "description": p.description}
-                for p in template.parameters
-            },
-            "subject": template.subject,
-            "text": template.text,
-            "html": template.html,
-        }
+    async def action(container: Container, _: Settings) -> NotificationTemplate:
+        shown: NotificationTemplate = await (
+            await resolve(container.use_cases.show_template)
+        ).execute(name, language)
+        return shown
 
-    click.echo(json.dumps(_with_container(action), ensure_ascii=False, indent=2))
+    template = _with_container(action)
+    described = {
+        "name": template.name,
+        "channel": template.channel.value,
+        "language": template.language,
+        "parameters": {
+            p.name: {"mandatory": p.mandatory, "description": p.description}
+            for p in template.parameters
+        },
+        "subject": template.subject,
+        "text": template.text,
+        "html": template.html,
+    }
+    click.echo(json.dumps(described, ensure_ascii=False, indent=2))
 
 
 @templates.command("import")
@@ -259,17 +256,11 @@ def show(name: str, language: str | None) -> None:
 def import_templates(source: Path | None) -> None:
     """Load a template folder into the MongoDB template store (needs MONGODB_URI)."""
 
-    async def action(container: Container, settings: Settings) -> list[str]:
-        files = await resolve(container.adapters.file_templates)
-        target = await resolve(container.adapters.mongo_templates)
-        loaded = []
-        for name in await files.names():
-            for language in await files.languages(name):
-                template = await files.find(name, language)
-                if template is not None:
-                    await target.upsert(template)
-                    loaded.append(f"{name} ({language}, {template.channel.value})")
-        return loaded
+    async def action(container: Container, _: Settings) -> list[NotificationTemplate]:
+        copied: list[NotificationTemplate] = await (
+            await resolve(container.use_cases.import_templates)
+        ).execute()
+        return copied
 
     settings = _settings()
     if settings.mongodb_uri is None:
@@ -277,9 +268,32 @@ def import_templates(source: Path | None) -> None:
     if source is not None:
         settings = attrs.evolve(settings, templates_dir=source)
     loaded = _with_container(action, settings)
-    for line in loaded:
-        click.echo(f"imported {line}")
+    for template in loaded:
+        click.echo(f"imported {template.name} ({template.language}, {template.channel.value})")
     click.echo(f"{len(loaded)} template(s) imported")
+
+
+@templates.command("export")
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write (one sub-folder per template, as TEMPLATES_DIR holds them).",
+)
+def export_templates(target: Path) -> None:
+    """Write every template of the configured store (TEMPLATE_STORE) into a folder."""
+
+    async def action(container: Container, _: Settings) -> list[NotificationTemplate]:
+        folder = container.adapters.folder_templates(target)
+        use_case = await resolve(lambda: container.use_cases.export_templates(target=folder))
+        copied: list[NotificationTemplate] = await use_case.execute()
+        return copied
+
+    exported = _with_container(action)
+    for template in exported:
+        click.echo(f"exported {template.name} ({template.language}, {template.channel.value})")
+    click.echo(f"{len(exported)} template(s) exported to {target}")
 
 
 @templates.command()
@@ -290,25 +304,18 @@ def render(name: str, language: str | None, data: str | None) -> None:
     """Show what a person would receive, with a sample code in place of the real one."""
     parameters = _data(data)
 
-    async def action(container: Container, settings: Settings) -> str:
-        store = await resolve(container.adapters.templates)
-        renderer = await resolve(container.adapters.renderer)
-        lang = (language or settings.default_language).lower()
-        template = await find_template(store, name, None, lang, settings.default_language)
-        sample = "0123456789"[: settings.policy.length]
-        values = {
-            **parameters,
-            OTP_PARAMETER: sample,
-            VALIDITY_PARAMETER: int(settings.policy.ttl.total_seconds() // 60),
-        }
-        template.check_parameters(values)
-        message = renderer.render(template, values)
-        parts = [f"Channel: {template.channel.value}   Language: {template.language}"]
-        if message.subject is not None:
-            parts.append(f"Subject: {message.subject}")
-        parts += ["", message.text.strip()]
-        if message.html is not None:
-            parts += ["", "--- HTML ---", message.html.strip()]
-        return "\n".join(parts)
+    async def action(container: Container, _: Settings) -> Preview:
+        preview: Preview = await (await resolve(container.use_cases.preview_template)).execute(
+            name, language, parameters
+        )
+        return preview
 
-    click.echo(_with_container(action))
+    preview = _with_container(action)
+    template, message = preview.template, preview.message
+    parts = [f"Channel: {template.channel.value}   Language: {template.language}"]
+    if message.subject is not None:
+        parts.append(f"Subject: {message.subject}")
+    parts += ["", message.text.strip()]
+    if message.html is not None:
+        parts += ["", "--- HTML ---", message.html.strip()]
+    click.echo("\n".join(parts))

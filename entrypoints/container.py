@@ -42,6 +42,12 @@ from adapters.templates.file_store import FileTemplateStore
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
 from application.limits import SendLimits
 from application.use_cases.generate_otp import GenerateOtp
+from application.use_cases.templates import (
+    CopyTemplates,
+    ListTemplates,
+    PreviewTemplate,
+    ShowTemplate,
+)
 from application.use_cases.unlock_account import UnlockAccount
 from application.use_cases.validate_otp import ValidateOtp
 from domain.channel import Channel
@@ -190,6 +196,8 @@ class Adapters(containers.DeclarativeContainer):
     )
     limits = providers.Singleton(SendLimits, counters, pseudonyms, settings.provided.abuse.caps)
     file_templates = providers.Singleton(FileTemplateStore, settings.provided.templates_dir)
+    # A template folder other than TEMPLATES_DIR (templates export --to DIR).
+    folder_templates = providers.Factory(FileTemplateStore)
     mongo_templates = providers.Singleton(MongoTemplateStore, gateways.mongo)
     templates = providers.Selector(
         settings.provided.template_store,
@@ -266,6 +274,27 @@ class UseCases(containers.DeclarativeContainer):
         failure_floor=settings.provided.abuse.validate_failure_floor,
     )
 
+    list_templates = providers.Factory(
+        ListTemplates,
+        store=adapters.templates,
+        default_language=settings.provided.default_language,
+    )
+    show_template = providers.Factory(
+        ShowTemplate,
+        store=adapters.templates,
+        default_language=settings.provided.default_language,
+    )
+    preview_template = providers.Factory(
+        PreviewTemplate,
+        store=adapters.templates,
+        renderer=adapters.renderer,
+        policy=settings.provided.policy,
+        default_language=settings.provided.default_language,
+    )
+    import_templates = providers.Factory(
+        CopyTemplates, source=adapters.file_templates, target=adapters.mongo_templates
+    )
+    export_templates = providers.Factory(CopyTemplates, source=adapters.templates)
     unlock_account = providers.Singleton(
         UnlockAccount,
         repository=adapters.repository,

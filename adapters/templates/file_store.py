@@ -8,7 +8,13 @@ from typing import Any
 
 import structlog
 
-from adapters.templates.toml_format import META_FILE, build_template, loads
+from adapters.templates.toml_format import (
+    META_FILE,
+    build_template,
+    dumps_content,
+    dumps_meta,
+    loads,
+)
 from domain.errors import InternalError
 from domain.template import NotificationTemplate
 
@@ -67,3 +73,12 @@ class FileTemplateStore:
             raise InternalError(f"Template file {path.name!r} cannot be read.") from None
         self._cache[path] = (mtime, data)
         return data
+
+    async def upsert(self, template: NotificationTemplate) -> None:
+        """Writes the template's folder: ``template.toml`` and ``<language>.toml``."""
+        if not (_SAFE_NAME.match(template.name) and _SAFE_NAME.match(template.language)):
+            raise InternalError(f"Template name {template.name!r} cannot be a folder name.")
+        folder = self._root / template.name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / META_FILE).write_text(dumps_meta(template), encoding="utf-8")
+        (folder / f"{template.language}.toml").write_text(dumps_content(template), encoding="utf-8")

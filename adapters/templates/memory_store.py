@@ -22,3 +22,6 @@ class InMemoryTemplateStore:
 
     def put(self, template: NotificationTemplate) -> None:
         self._templates[(template.name, template.language)] = template
+
+    async def upsert(self, template: NotificationTemplate) -> None:
+        self.put(template)

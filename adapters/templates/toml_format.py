@@ -5,6 +5,8 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
+import tomli_w
+
 from domain.channel import Channel
 from domain.template import NotificationTemplate, TemplateParameter
 
@@ -48,3 +50,33 @@ def build_template(
 
 def loads(text: str) -> dict[str, Any]:
     return tomllib.loads(text)
+
+
+def dumps_meta(template: NotificationTemplate) -> str:
+    """``template.toml``: what every language of a template shares."""
+    meta: dict[str, Any] = {"channel": template.channel.value}
+    if template.forward_on_kafka:
+        meta["forward_on_kafka"] = True
+    if template.parameters:
+        meta["parameters"] = {
+            p.name: {
+                "mandatory": p.mandatory,
+                **({"description": p.description} if p.description else {}),
+            }
+            for p in template.parameters
+        }
+    return tomli_w.dumps(meta, multiline_strings=True)
+
+
+def dumps_content(template: NotificationTemplate) -> str:
+    """``<language>.toml``: one language's texts."""
+    content = {
+        key: value
+        for key, value in (
+            ("subject", template.subject),
+            ("text", template.text),
+            ("html", template.html),
+        )
+        if value is not None
+    }
+    return tomli_w.dumps(content, multiline_strings=True)

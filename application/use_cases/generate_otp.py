@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -13,6 +12,7 @@ import attrs
 import structlog
 
 from application.limits import SendLimits
+from application.messages import message_parameters
 from application.ports import (
     Clock,
     CodeGenerator,
@@ -40,7 +40,7 @@ from domain.notification import DeliveryResult, Notification, OtpRequest
 from domain.otp import OneTimePassword
 from domain.parameters import ParameterRules
 from domain.policy import OtpPolicy
-from domain.template import CONTEXT_PARAMETER, OTP_PARAMETER, VALIDITY_PARAMETER
+from domain.template import CONTEXT_PARAMETER, OTP_PARAMETER
 from domain.text import check_identifier
 
 log = structlog.get_logger(__name__)
@@ -123,12 +123,7 @@ class GenerateOtp:
         self._delivery.check(request.channel, forward=template.forward_on_kafka)
         code = self._codes.generate(self._policy.length, command.request_id)
         context = check_context(command.context)
-        parameters = {
-            **request.parameters,
-            OTP_PARAMETER: code,
-            VALIDITY_PARAMETER: math.ceil(self._policy.ttl.total_seconds() / 60),
-            CONTEXT_PARAMETER: context or {},
-        }
+        parameters = message_parameters(request.parameters, code, self._policy, context)
         template.check_parameters(parameters)
         message = self._renderer.render(template, parameters)
         client = self._pseudonyms.of(request.client_id)

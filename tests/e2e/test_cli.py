@@ -98,3 +98,14 @@ def test_an_operator_unlocks_an_account_locked_by_wrong_codes(tmp_path: Path) ->
     assert validate(code)["otpValid"] is True
     again = otp(tmp_path, "unlock", "--client-id", "locked-1", "-c", "sms")
     assert again.returncode == 1
+
+
+def test_templates_export_writes_a_folder_that_serves_the_same_templates(tmp_path: Path) -> None:
+    exported = otp(tmp_path, "templates", "export", "--to", str(tmp_path / "copy"))
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.splitlines()[-1].startswith("4 template(s) exported")
+    original = otp(tmp_path, "templates", "render", "otp-mail", "-l", "ro")
+    copy = otp(tmp_path, "templates", "render", "otp-mail", "-l", "ro",
+               TEMPLATES_DIR=str(tmp_path / "copy"))  # fmt: skip
+    assert copy.returncode == 0, copy.stderr
+    assert copy.stdout == original.stdout
