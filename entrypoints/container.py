@@ -42,6 +42,7 @@ from adapters.templates.file_store import FileTemplateStore
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
 from application.limits import SendLimits
 from application.use_cases.generate_otp import GenerateOtp
+from application.use_cases.purge_expired import PurgeExpired
 from application.use_cases.templates import (
     CopyTemplates,
     ListTemplates,
@@ -295,6 +296,11 @@ class UseCases(containers.DeclarativeContainer):
         CopyTemplates, source=adapters.file_templates, target=adapters.mongo_templates
     )
     export_templates = providers.Factory(CopyTemplates, source=adapters.templates)
+    purge_expired = providers.Singleton(
+        PurgeExpired,
+        stores=providers.List(adapters.repository, adapters.processed, adapters.counters),
+        clock=adapters.clock,
+    )
     unlock_account = providers.Singleton(
         UnlockAccount,
         repository=adapters.repository,

@@ -10,8 +10,9 @@ import attrs
 import structlog
 
 from adapters.kafka.admin import ensure_topics
-from application.ports import OtpRepository, ProcessedRequests, SendCounters
+from application.ports import OtpRepository
 from application.use_cases.generate_otp import GenerateOtp
+from application.use_cases.purge_expired import PurgeExpired
 from application.use_cases.validate_otp import ValidateOtp
 from entrypoints.container import Container, kafka_producer_config, resolve
 from entrypoints.kafka.worker import KafkaWorker
@@ -25,8 +26,8 @@ class Services:
     generate: GenerateOtp
     validate: ValidateOtp
     repository: OtpRepository
-    # Stores whose expired records the periodic purge deletes.
-    purgeable: tuple[OtpRepository | ProcessedRequests | SendCounters, ...] = ()
+    # Deletes what is past its retention; HTTP's lifespan runs it periodically.
+    purge: PurgeExpired
     # The Kafka consumer, when one runs: the service is not ready once it has stopped.
     background: asyncio.Task[None] | None = None
     worker: KafkaWorker | None = None
@@ -72,11 +73,7 @@ async def _services(container: Container) -> Services:
         generate=await resolve(container.use_cases.generate_otp),
         validate=await resolve(container.use_cases.validate_otp),
         repository=repository,
-        purgeable=(
-            repository,
-            await resolve(container.adapters.processed),
-            await resolve(container.adapters.counters),
-        ),
+        purge=await resolve(container.use_cases.purge_expired),
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -15,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from application.ports import OtpRepository, ProcessedRequests, SendCounters
+from application.use_cases.purge_expired import PurgeExpired
 from domain.errors import (
     DependencyUnavailable,
     InvalidRequest,
@@ -68,20 +67,11 @@ def _header_instance_id(request: Request) -> object:
     return raw
 
 
-async def purge_periodically(
-    stores: tuple[OtpRepository | ProcessedRequests | SendCounters, ...], every: float
-) -> None:
-    """Deletes records past their retention; stores without TTL indexes need this."""
+async def purge_periodically(purge: PurgeExpired, every: float) -> None:
+    """Runs the purge every ``every`` seconds: stores without TTL indexes need it."""
     while True:
         await asyncio.sleep(every)
-        for store in stores:
-            try:
-                removed = await store.purge(datetime.now(UTC))
-            except OtpError as exc:
-                log.warning("purge.failed", store=type(store).__name__, error=exc.message)
-                continue
-            if removed:
-                log.info("purge.done", store=type(store).__name__, removed=removed)
+        await purge.execute()
 
 
 def create_app(
@@ -106,7 +96,7 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with open_services() as opened:
             services["current"] = opened
-            purger = asyncio.create_task(purge_periodically(opened.purgeable, purge_every))
+            purger = asyncio.create_task(purge_periodically(opened.purge, purge_every))
             log.info("http.ready")
             try:
                 yield

@@ -15,6 +15,8 @@ import pytest
 import structlog
 from starlette.testclient import TestClient
 
+from adapters.clock import SystemClock
+from application.use_cases.purge_expired import PurgeExpired
 from domain.limits import Cap
 from entrypoints.http.app import create_app, purge_periodically
 from entrypoints.runtime import Supervisor, running_services
@@ -123,7 +125,8 @@ def test_the_periodic_purge_deletes_expired_records(settings: Settings) -> None:
 
     async def scenario() -> Store:
         store = Store()
-        task = asyncio.create_task(purge_periodically((store,), 0.01))  # type: ignore[arg-type]
+        purge = PurgeExpired(stores=[store], clock=SystemClock())
+        task = asyncio.create_task(purge_periodically(purge, 0.01))
         await asyncio.sleep(0.1)
         task.cancel()
         return store
