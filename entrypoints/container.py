@@ -40,6 +40,7 @@ from adapters.repositories.sqlite_counters import SqliteSendCounters
 from adapters.repositories.sqlite_processed import SqliteProcessedRequests
 from adapters.templates.file_store import FileTemplateStore
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
+from application.idempotency import IdempotentReplies
 from application.limits import SendLimits
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.purge_expired import PurgeExpired
@@ -296,6 +297,12 @@ class UseCases(containers.DeclarativeContainer):
         CopyTemplates, source=adapters.file_templates, target=adapters.mongo_templates
     )
     export_templates = providers.Factory(CopyTemplates, source=adapters.templates)
+    idempotent_replies = providers.Singleton(
+        IdempotentReplies,
+        processed=adapters.processed,
+        clock=adapters.clock,
+        keep=settings.provided.processed_ttl,
+    )
     purge_expired = providers.Singleton(
         PurgeExpired,
         stores=providers.List(adapters.repository, adapters.processed, adapters.counters),

@@ -10,6 +10,7 @@ import attrs
 import structlog
 
 from adapters.kafka.admin import ensure_topics
+from application.idempotency import IdempotentReplies
 from application.ports import OtpRepository
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.purge_expired import PurgeExpired
@@ -28,6 +29,8 @@ class Services:
     repository: OtpRepository
     # Deletes what is past its retention; HTTP's lifespan runs it periodically.
     purge: PurgeExpired
+    # Replies kept by request id (Kafka redeliveries, HTTP Idempotency-Key).
+    replies: IdempotentReplies
     # The Kafka consumer, when one runs: the service is not ready once it has stopped.
     background: asyncio.Task[None] | None = None
     worker: KafkaWorker | None = None
@@ -74,6 +77,7 @@ async def _services(container: Container) -> Services:
         validate=await resolve(container.use_cases.validate_otp),
         repository=repository,
         purge=await resolve(container.use_cases.purge_expired),
+        replies=await resolve(container.use_cases.idempotent_replies),
     )
 
 
@@ -99,10 +103,8 @@ async def serving(
             settings=settings.kafka,
             generate=services.generate,
             validate=services.validate,
-            processed=await resolve(container.adapters.processed),
+            replies=services.replies,
             publisher=await resolve(container.gateways.kafka_publisher),
-            clock=await resolve(container.adapters.clock),
-            keep_replies=settings.processed_ttl,
             grace_seconds=settings.shutdown_grace_seconds,
         )
         stop = asyncio.Event()

@@ -12,6 +12,7 @@ import pytest
 
 from adapters.kafka.publisher import KafkaMessagePublisher
 from adapters.repositories.memory_processed import InMemoryProcessedRequests
+from application.idempotency import IdempotentReplies
 from entrypoints.kafka.worker import KafkaWorker
 from entrypoints.settings import KafkaSettings
 from tests.harness import Harness
@@ -48,10 +49,10 @@ class WorkerRig:
                 settings=settings,
                 generate=self.harness.generate_use_case,
                 validate=self.harness.validate_use_case,
-                processed=self.processed,
+                replies=IdempotentReplies(
+                    processed=self.processed, clock=self.harness.clock, keep=timedelta(hours=1)
+                ),
                 publisher=publisher,
-                clock=self.harness.clock,
-                keep_replies=timedelta(hours=1),
             )
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(stop))

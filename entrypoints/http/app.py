@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -26,7 +28,7 @@ from domain.errors import (
 from entrypoints import dispatch
 from entrypoints.http.callers import caller, is_json
 from entrypoints.http.openapi import document
-from entrypoints.http.status import status_for
+from entrypoints.http.status import is_final, status_for, status_of_reply
 from entrypoints.runtime import Services, Supervisor
 from entrypoints.settings import ApiKey
 
@@ -34,8 +36,12 @@ log = structlog.get_logger(__name__)
 
 READY_TIMEOUT = 2.0
 
-# Runs a use case for a parsed body: (services, body, processInstanceId, caller's name).
-Runner = Callable[[Services, Mapping[str, Any], object, str], Awaitable[dispatch.Outcome]]
+# Runs a use case for a parsed body: (services, body, processInstanceId, caller's name, and the
+# request id of an Idempotency-Key, which makes its effects idempotent as on Kafka).
+Runner = Callable[
+    [Services, Mapping[str, Any], object, str, str | None], Awaitable[dispatch.Outcome]
+]
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 class BodyTooLarge(InvalidRequest):
@@ -142,15 +148,68 @@ def create_app(
             outcomes.labels(operation, exc.code).inc()
             status = 413 if isinstance(exc, BodyTooLarge) else 400
             return JSONResponse(dispatch.invalid(body, exc, flag), status_code=status)
-        outcome = await run(services["current"], body, _header_instance_id(request), name)
-        outcomes.labels(operation, outcome.error.code if outcome.error else "OK").inc()
-        headers = _headers_for(outcome.error)
-        return JSONResponse(outcome.reply, status_code=status_for(outcome.error), headers=headers)
+        current = services["current"]
+        instance = _header_instance_id(request)
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            outcome = await run(current, body, instance, name, None)
+            outcomes.labels(operation, outcome.error.code if outcome.error else "OK").inc()
+            headers = _headers_for(outcome.error)
+            return JSONResponse(
+                outcome.reply, status_code=status_for(outcome.error), headers=headers
+            )
+        return await _run_once(current, run, operation, flag, name, key, raw, body, instance)
+
+    async def _run_once(
+        current: Services,
+        run: Runner,
+        operation: str,
+        flag: str,
+        name: str,
+        key: str,
+        raw: bytes,
+        body: dict[str, Any],
+        instance: object,
+    ) -> Response:
+        """A request with an ``Idempotency-Key``: a retry gets the first reply, sends nothing."""
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            wrong = InvalidRequest(
+                "The Idempotency-Key must be 1 to 255 printable ASCII characters."
+            )
+            outcomes.labels(operation, wrong.code).inc()
+            return JSONResponse(dispatch.invalid(body, wrong, flag, instance), status_code=400)
+        # The caller's name is part of the id: one caller cannot replay another's replies.
+        request_id = f"http:{name}:{operation}:{key}"
+        fingerprint = hashlib.sha256(raw).hexdigest()
+        errors: list[OtpError | None] = []
+
+        async def answer() -> tuple[dict[str, Any], bool]:
+            outcome = await run(current, body, instance, name, request_id)
+            errors.append(outcome.error)
+            return outcome.reply, is_final(outcome.error)
+
+        try:
+            reply, replayed = await current.replies.once(request_id, fingerprint, answer)
+        except InvalidRequest as reused:
+            outcomes.labels(operation, reused.code).inc()
+            return JSONResponse(dispatch.invalid(body, reused, flag, instance), status_code=422)
+        except DependencyUnavailable as down:
+            outcomes.labels(operation, down.code).inc()
+            return JSONResponse(dispatch.invalid(body, down, flag, instance), status_code=503)
+        outcomes.labels(operation, reply["errorCode"] or "OK").inc()
+        if replayed:
+            return JSONResponse(
+                reply,
+                status_code=status_of_reply(reply["errorCode"]),
+                headers={"Idempotent-Replayed": "true"},
+            )
+        error = errors[0] if errors else None
+        return JSONResponse(reply, status_code=status_for(error), headers=_headers_for(error))
 
     async def generate(request: Request) -> Response:
         return await handle(
             request,
-            lambda s, b, p, name: dispatch.generate(s.generate, b, p, caller=name),
+            lambda s, b, p, name, rid: dispatch.generate(s.generate, b, p, rid, caller=name),
             "generate",
             "otpSent",
         )
@@ -158,7 +217,7 @@ def create_app(
     async def validate(request: Request) -> Response:
         return await handle(
             request,
-            lambda s, b, p, _: dispatch.validate(s.validate, b, p),
+            lambda s, b, p, _, rid: dispatch.validate(s.validate, b, p, rid),
             "validate",
             "otpValid",
         )

@@ -1,38 +1,60 @@
-"""Which HTTP status each outcome gets: 200 whenever the use case ran to a verdict."""
+"""HTTP's table of outcomes: the status each error code gets (200 whenever the use case ran to a
+verdict), and which outcomes are final for an ``Idempotency-Key``."""
 
 from __future__ import annotations
 
 from domain.errors import (
+    DeliveryFailed,
     DependencyUnavailable,
+    InternalError,
     InvalidRecipient,
     InvalidRequest,
+    OtpAttemptsExceeded,
     OtpError,
+    OtpExpired,
     OtpLocked,
+    OtpMismatch,
+    OtpNotFound,
     RateLimited,
     TemplateNotFound,
     TemplateParameterMissing,
+    Unauthorized,
     UnsupportedChannel,
 )
 
-_BY_ERROR: tuple[tuple[type[OtpError], int], ...] = (
-    (InvalidRequest, 400),
-    (UnsupportedChannel, 422),
-    (InvalidRecipient, 422),
-    (TemplateNotFound, 422),
-    (TemplateParameterMissing, 422),
-    (RateLimited, 429),
-    (OtpLocked, 429),
-    (DependencyUnavailable, 503),
-)
+STATUS_BY_CODE: dict[str | None, int] = {
+    None: 200,
+    InvalidRequest.code: 400,
+    Unauthorized.code: 401,
+    UnsupportedChannel.code: 422,
+    InvalidRecipient.code: 422,
+    TemplateNotFound.code: 422,
+    TemplateParameterMissing.code: 422,
+    RateLimited.code: 429,
+    OtpLocked.code: 429,
+    # The use case ran; the body says what happened.
+    DeliveryFailed.code: 200,
+    OtpNotFound.code: 200,
+    OtpExpired.code: 200,
+    OtpMismatch.code: 200,
+    OtpAttemptsExceeded.code: 200,
+    InternalError.code: 500,
+}
+
+# Worth asking again with the same Idempotency-Key: the answer may differ.
+NOT_FINAL = (RateLimited, OtpLocked, DependencyUnavailable, InternalError)
 
 
 def status_for(error: OtpError | None) -> int:
-    if error is None:
-        return 200
-    for kind, status in _BY_ERROR:
-        if isinstance(error, kind):
-            return status
-    if error.code == "INTERNAL_ERROR":
-        return 500
-    # DELIVERY_FAILED and the OTP_* verdicts: the use case ran; the body says what happened.
-    return 200
+    if isinstance(error, DependencyUnavailable):
+        return 503
+    return STATUS_BY_CODE.get(error.code if error else None, 500)
+
+
+def status_of_reply(error_code: str | None) -> int:
+    """The status of a kept reply, replayed for its Idempotency-Key."""
+    return STATUS_BY_CODE.get(error_code, 500)
+
+
+def is_final(error: OtpError | None) -> bool:
+    return not isinstance(error, NOT_FINAL)

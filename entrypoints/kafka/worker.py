@@ -18,7 +18,6 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from datetime import timedelta
 from typing import Any, TypeVar
 
 import attrs
@@ -26,7 +25,8 @@ import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 
-from application.ports import Clock, MessagePublisher, ProcessedRequests
+from application.idempotency import IdempotentReplies
+from application.ports import MessagePublisher
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.validate_otp import ValidateOtp
 from domain.errors import DependencyUnavailable, InternalError, InvalidRequest, OtpError
@@ -81,19 +81,15 @@ class KafkaWorker:
         settings: KafkaSettings,
         generate: GenerateOtp,
         validate: ValidateOtp,
-        processed: ProcessedRequests,
+        replies: IdempotentReplies,
         publisher: MessagePublisher,
-        clock: Clock,
-        keep_replies: timedelta,
         grace_seconds: float = 30.0,
     ) -> None:
         self._settings = settings
         self._generate = generate
         self._validate = validate
-        self._processed = processed
+        self._replies = replies
         self._publisher = publisher
-        self._clock = clock
-        self._keep_replies = keep_replies
         self._grace = grace_seconds
         self._routes = {
             settings.generate_in: Route("generate", settings.generate_out, "otpSent"),
@@ -279,11 +275,10 @@ class KafkaWorker:
             record.timestamp()[1],
         )  # fmt: skip
         try:
-            reply = await self._retry(self._processed.get, rid)
+            reply = await self._retry(self._replies.recall, rid)
             if reply is None:
                 reply = await self._answer(record, prepared, route, headers, rid)
-                keep_until = self._clock.now() + self._keep_replies
-                await self._retry(self._processed.put, rid, reply, keep_until)
+                await self._retry(self._replies.remember, rid, reply)
             if reply != DEAD_LETTERED:
                 await self._publish_reply(record, route, headers, reply)
         except asyncio.CancelledError:

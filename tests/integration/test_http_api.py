@@ -237,3 +237,28 @@ def test_the_takeover_fails_without_credentials_and_with_a_callers_cap_spent(
         bank = {"Authorization": f"Bearer {KEY}"}
         honest = {**takeover, "recipient": "+40722123456"}
         assert api.post("/v1/otp/generate", json=honest, headers=bank).json()["otpSent"] is True
+
+
+def test_a_retry_with_the_same_idempotency_key_gets_the_first_reply_and_sends_nothing(
+    client: TestClient, outbox: Path
+) -> None:
+    key = {"Idempotency-Key": "login-7f3a"}
+    first = client.post("/v1/otp/generate", json=MAIL, headers=key)
+    again = client.post("/v1/otp/generate", json=MAIL, headers=key)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert first.json() == again.json() and first.json()["otpSent"] is True
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len(list(outbox.glob("*.eml"))) == 1
+    other = client.post("/v1/otp/generate", json={**MAIL, "clientId": "c2"}, headers=key)
+    assert (other.status_code, other.json()["errorCode"]) == (422, "INVALID_REQUEST")
+    bad = client.post("/v1/otp/generate", json=MAIL, headers={"Idempotency-Key": "a b"})
+    assert bad.status_code == 400
+    # Validation too: the retry of an accepted try is accepted again, once.
+    code = newest_code(outbox)
+    check = {"clientId": "c1", "channel": "MAIL", "otp": code}
+    replies = [
+        client.post("/v1/otp/validate", json=check, headers={"Idempotency-Key": "v1"}).json()
+        for _ in range(2)
+    ]
+    assert [r["otpValid"] for r in replies] == [True, True]
+    assert client.post("/v1/otp/validate", json=check).json()["otpValid"] is False
