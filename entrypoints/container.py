@@ -7,11 +7,12 @@ MongoDB deployment never creates the SQLite file.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
+import attrs
 import httpx2 as httpx
 import structlog
 from dependency_injector import containers, providers
@@ -22,9 +23,14 @@ from adapters.channels.kafka_forward import KafkaForwardProvider
 from adapters.channels.mime import Sender
 from adapters.channels.outbox import OutboxMailChannel, OutboxSmsChannel
 from adapters.channels.router import ChannelRouter
-from adapters.channels.sms_http import TwilioSmsProvider, WebhookSmsProvider
+from adapters.channels.sms_http import (
+    TwilioConfig,
+    TwilioSmsProvider,
+    WebhookConfig,
+    WebhookSmsProvider,
+)
 from adapters.channels.sms_segments import SegmentLimitedChannel
-from adapters.channels.smtp import SmtpMailProvider
+from adapters.channels.smtp import SmtpConfig, SmtpMailProvider
 from adapters.clock import SystemClock
 from adapters.codes import HmacCodeHasher, HmacPseudonyms, NamedKey, SecretsCodeGenerator
 from adapters.hash_key import load_or_create_key
@@ -53,60 +59,73 @@ from application.use_cases.templates import (
 from application.use_cases.unlock_account import UnlockAccount
 from application.use_cases.validate_otp import ValidateOtp
 from domain.channel import Channel
-from entrypoints.settings import Settings
+from entrypoints.delivery_settings import DeliverySettings
+from entrypoints.settings import KafkaSettings, Settings
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
 
-def build_hasher(settings: Settings) -> HmacCodeHasher:
-    if settings.hash_keys:
-        return HmacCodeHasher(settings.hash_keys)
-    key = load_or_create_key(settings.hash_key_file)
+
+class NotConfigured(Exception):
+    """A part of the container was asked for although its setting is absent (a wiring error)."""
+
+
+def _required(value: T | None, what: str) -> T:
+    if value is None:
+        raise NotConfigured(f"{what} is not configured")
+    return value
+
+
+def build_hasher(keys: tuple[NamedKey, ...], key_file: Path) -> HmacCodeHasher:
+    if keys:
+        return HmacCodeHasher(keys)
+    key = load_or_create_key(key_file)
     log.warning(
         "hash_key.generated_locally",
         detail="OTP_HASH_KEYS is not set; using a random key kept in a local file. "
         "Set OTP_HASH_KEYS in any shared or production deployment.",
-        key_file=str(settings.hash_key_file),
+        key_file=str(key_file),
     )
     return HmacCodeHasher([NamedKey.unnamed(key)])
 
 
-def kafka_producer_config(settings: Settings) -> dict[str, Any]:
-    assert settings.kafka is not None
+def kafka_producer_config(kafka: KafkaSettings | None) -> dict[str, Any]:
+    kafka = _required(kafka, "Kafka (KAFKA_BOOTSTRAP_SERVERS)")
     return {
-        **settings.kafka.client_config(),
+        **kafka.client_config(),
         # What the broker accepts (its message.max.bytes): larger replies and dead letters are
         # cut to fit before they are sent, never retried.
-        "message.max.bytes": settings.kafka.message_max_bytes,
+        "message.max.bytes": kafka.message_max_bytes,
         "reconnect.backoff.max.ms": 1000,
     }
 
 
-def mail_kind(settings: Settings) -> str:
-    return "smtp" if settings.delivery.smtp is not None else "outbox"
+def mail_kind(smtp: SmtpConfig | None) -> str:
+    return "smtp" if smtp is not None else "outbox"
 
 
-def sms_kind(settings: Settings) -> str:
-    return "http" if settings.delivery.sms_providers else "outbox"
+def sms_kind(names: tuple[str, ...]) -> str:
+    return "http" if names else "outbox"
 
 
-def forward_kind(settings: Settings) -> str:
-    return "kafka" if settings.kafka is not None else "none"
+def forward_kind(kafka: KafkaSettings | None) -> str:
+    return "kafka" if kafka is not None else "none"
 
 
-def forward_topic(settings: Settings) -> str:
-    assert settings.kafka is not None
-    return settings.kafka.notification_external_out
+def forward_topic(kafka: KafkaSettings | None) -> str:
+    return _required(kafka, "Kafka (KAFKA_BOOTSTRAP_SERVERS)").notification_external_out
 
 
-def sms_providers(settings: Settings, client: httpx.AsyncClient) -> list[Provider]:
+def sms_providers(delivery: DeliverySettings, client: httpx.AsyncClient) -> list[Provider]:
     """The SMS providers in the order SMS_PROVIDERS names them (failover order)."""
-    delivery = settings.delivery
     built: dict[str, Provider] = {}
-    if delivery.twilio is not None:
-        built["twilio"] = TwilioSmsProvider(client, delivery.twilio)
-    if delivery.webhook is not None:
-        built["webhook"] = WebhookSmsProvider(client, delivery.webhook)
+    twilio: TwilioConfig | None = delivery.twilio
+    webhook: WebhookConfig | None = delivery.webhook
+    if twilio is not None:
+        built["twilio"] = TwilioSmsProvider(client, twilio)
+    if webhook is not None:
+        built["webhook"] = WebhookSmsProvider(client, webhook)
     return [built[name] for name in delivery.sms_providers]
 
 
@@ -115,17 +134,16 @@ async def http_client(timeout: float) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def smtp_provider(settings: Settings, sender: Sender) -> AsyncIterator[SmtpMailProvider]:
-    assert settings.delivery.smtp is not None
-    provider = SmtpMailProvider(settings.delivery.smtp, sender)
+async def smtp_provider(smtp: SmtpConfig | None, sender: Sender) -> AsyncIterator[SmtpMailProvider]:
+    provider = SmtpMailProvider(_required(smtp, "SMTP (SMTP_HOST)"), sender)
     try:
         yield provider
     finally:
         await provider.close()
 
 
-def storage_kind(settings: Settings) -> str:
-    return "mongo" if settings.mongodb_uri else "sqlite"
+def storage_kind(mongodb_uri: str | None) -> str:
+    return "mongo" if mongodb_uri else "sqlite"
 
 
 async def sqlite_connection(path: Path) -> AsyncIterator[aiosqlite.Connection]:
@@ -136,11 +154,12 @@ async def sqlite_connection(path: Path) -> AsyncIterator[aiosqlite.Connection]:
         await connection.close()
 
 
-async def mongo_database(settings: Settings) -> AsyncIterator[AsyncDatabase[Document]]:
-    assert settings.mongodb_uri is not None
-    client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
+async def mongo_database(
+    uri: str | None, name: str | None, timeout_ms: int
+) -> AsyncIterator[AsyncDatabase[Document]]:
+    client = connect(_required(uri, "MongoDB (MONGODB_URI)"), timeout_ms)
     try:
-        db = database(client, settings.mongodb_database)
+        db = database(client, name)
         await ensure_indexes(db)
         yield db
     finally:
@@ -150,26 +169,26 @@ async def mongo_database(settings: Settings) -> AsyncIterator[AsyncDatabase[Docu
 class Gateways(containers.DeclarativeContainer):
     """Clients of outside systems, opened and closed as resources."""
 
-    settings = providers.Dependency(instance_of=Settings)
-    sqlite = providers.Resource(sqlite_connection, settings.provided.sqlite_path)
-    mongo = providers.Resource(mongo_database, settings)
+    config = providers.Configuration(strict=True)
+    sqlite = providers.Resource(sqlite_connection, config.sqlite_path)
+    mongo = providers.Resource(
+        mongo_database, config.mongodb_uri, config.mongodb_database, config.mongodb_timeout_ms
+    )
     kafka_publisher = providers.Resource(
-        kafka_publisher, providers.Callable(kafka_producer_config, settings)
+        kafka_publisher, providers.Callable(kafka_producer_config, config.kafka)
     )
-    http = providers.Resource(http_client, settings.provided.delivery.http_timeout)
-    sender = providers.Singleton(
-        Sender, settings.provided.mail_from_address, settings.provided.mail_from_name
-    )
-    smtp = providers.Resource(smtp_provider, settings, sender)
+    http = providers.Resource(http_client, config.delivery.provided.http_timeout)
+    sender = providers.Singleton(Sender, config.mail_from_address, config.mail_from_name)
+    smtp = providers.Resource(smtp_provider, config.delivery.provided.smtp, sender)
 
 
 class Adapters(containers.DeclarativeContainer):
-    settings = providers.Dependency(instance_of=Settings)
+    config = providers.Configuration(strict=True)
     gateways = providers.DependenciesContainer()
 
-    storage = providers.Callable(storage_kind, settings)
+    storage = providers.Callable(storage_kind, config.mongodb_uri)
     clock = providers.Singleton(SystemClock)
-    hasher = providers.Singleton(build_hasher, settings)
+    hasher = providers.Singleton(build_hasher, config.hash_keys, config.hash_key_file)
     # Per-request codes must be the same in every worker, so their key comes from the shared one.
     codes = providers.Singleton(
         SecretsCodeGenerator, hasher.provided.derived_key.call("otp code derivation")
@@ -177,9 +196,9 @@ class Adapters(containers.DeclarativeContainer):
     pseudonyms = providers.Singleton(HmacPseudonyms, hasher.provided.derived_key.call("pseudonyms"))
     recipients = providers.Singleton(
         LibraryRecipientValidator,
-        default_region=settings.provided.sms_default_region,
-        allowed_countries=settings.provided.abuse.sms_allowed_countries,
-        denied_types=settings.provided.abuse.sms_denied_types,
+        default_region=config.sms_default_region,
+        allowed_countries=config.abuse.provided.sms_allowed_countries,
+        denied_types=config.abuse.provided.sms_denied_types,
     )
     repository = providers.Selector(
         storage,
@@ -196,46 +215,46 @@ class Adapters(containers.DeclarativeContainer):
         sqlite=providers.Singleton(SqliteSendCounters, gateways.sqlite),
         mongo=providers.Singleton(MongoSendCounters, gateways.mongo),
     )
-    limits = providers.Singleton(SendLimits, counters, pseudonyms, settings.provided.abuse.caps)
-    file_templates = providers.Singleton(FileTemplateStore, settings.provided.templates_dir)
+    limits = providers.Singleton(SendLimits, counters, pseudonyms, config.abuse.provided.caps)
+    file_templates = providers.Singleton(FileTemplateStore, config.templates_dir)
     # A template folder other than TEMPLATES_DIR (templates export --to DIR).
     folder_templates = providers.Factory(FileTemplateStore)
     mongo_templates = providers.Singleton(MongoTemplateStore, gateways.mongo)
     templates = providers.Selector(
-        settings.provided.template_store,
+        config.template_store,
         files=file_templates,
         mongo=mongo_templates,
     )
     renderer = providers.Singleton(JinjaTemplateRenderer)
-    retry = settings.provided.delivery.retry
+    retry = config.delivery.provided.retry
     mail_channel = providers.Selector(
-        providers.Callable(mail_kind, settings),
-        outbox=providers.Singleton(
-            OutboxMailChannel, settings.provided.outbox_dir, gateways.sender
-        ),
+        providers.Callable(mail_kind, config.delivery.provided.smtp),
+        outbox=providers.Singleton(OutboxMailChannel, config.outbox_dir, gateways.sender),
         smtp=providers.Singleton(FailoverChannel, providers.List(gateways.smtp), retry),
     )
     sms_channel = providers.Singleton(
         SegmentLimitedChannel,
         providers.Selector(
-            providers.Callable(sms_kind, settings),
-            outbox=providers.Singleton(OutboxSmsChannel, settings.provided.outbox_dir),
+            providers.Callable(sms_kind, config.delivery.provided.sms_providers),
+            outbox=providers.Singleton(OutboxSmsChannel, config.outbox_dir),
             http=providers.Singleton(
-                FailoverChannel, providers.Callable(sms_providers, settings, gateways.http), retry
+                FailoverChannel,
+                providers.Callable(sms_providers, config.delivery, gateways.http),
+                retry,
             ),
         ),
-        settings.provided.delivery.sms_max_segments,
+        config.delivery.provided.sms_max_segments,
     )
     channels = providers.Dict({Channel.MAIL: mail_channel, Channel.SMS: sms_channel})
     forward: providers.Provider[FailoverChannel | None] = providers.Selector(
-        providers.Callable(forward_kind, settings),
+        providers.Callable(forward_kind, config.kafka),
         kafka=providers.Singleton(
             FailoverChannel,
             providers.List(
                 providers.Singleton(
                     KafkaForwardProvider,
                     gateways.kafka_publisher,
-                    providers.Callable(forward_topic, settings),
+                    providers.Callable(forward_topic, config.kafka),
                 )
             ),
             retry,
@@ -246,7 +265,7 @@ class Adapters(containers.DeclarativeContainer):
 
 
 class UseCases(containers.DeclarativeContainer):
-    settings = providers.Dependency(instance_of=Settings)
+    config = providers.Configuration(strict=True)
     adapters = providers.DependenciesContainer()
 
     generate_otp = providers.Singleton(
@@ -259,39 +278,39 @@ class UseCases(containers.DeclarativeContainer):
         codes=adapters.codes,
         hasher=adapters.hasher,
         clock=adapters.clock,
-        policy=settings.provided.policy,
+        policy=config.policy,
         pseudonyms=adapters.pseudonyms,
         limits=adapters.limits,
-        parameter_rules=settings.provided.abuse.parameter_rules,
-        default_language=settings.provided.default_language,
+        parameter_rules=config.abuse.provided.parameter_rules,
+        default_language=config.default_language,
     )
     validate_otp = providers.Singleton(
         ValidateOtp,
         repository=adapters.repository,
         hasher=adapters.hasher,
         clock=adapters.clock,
-        policy=settings.provided.policy,
+        policy=config.policy,
         recipients=adapters.recipients,
         pseudonyms=adapters.pseudonyms,
-        failure_floor=settings.provided.abuse.validate_failure_floor,
+        failure_floor=config.abuse.provided.validate_failure_floor,
     )
 
     list_templates = providers.Factory(
         ListTemplates,
         store=adapters.templates,
-        default_language=settings.provided.default_language,
+        default_language=config.default_language,
     )
     show_template = providers.Factory(
         ShowTemplate,
         store=adapters.templates,
-        default_language=settings.provided.default_language,
+        default_language=config.default_language,
     )
     preview_template = providers.Factory(
         PreviewTemplate,
         store=adapters.templates,
         renderer=adapters.renderer,
-        policy=settings.provided.policy,
-        default_language=settings.provided.default_language,
+        policy=config.policy,
+        default_language=config.default_language,
     )
     import_templates = providers.Factory(
         CopyTemplates, source=adapters.file_templates, target=adapters.mongo_templates
@@ -301,7 +320,7 @@ class UseCases(containers.DeclarativeContainer):
         IdempotentReplies,
         processed=adapters.processed,
         clock=adapters.clock,
-        keep=settings.provided.processed_ttl,
+        keep=config.processed_ttl,
     )
     purge_expired = providers.Singleton(
         PurgeExpired,
@@ -317,15 +336,24 @@ class UseCases(containers.DeclarativeContainer):
 
 
 class Container(containers.DeclarativeContainer):
-    settings = providers.Dependency(instance_of=Settings)
-    gateways = providers.Container(Gateways, settings=settings)
-    adapters = providers.Container(Adapters, settings=settings, gateways=gateways)
-    use_cases = providers.Container(UseCases, settings=settings, adapters=adapters)
+    """Settings become configuration (``build_container``); tests override the ports they
+    fake (``container.adapters.clock.override(...)``) and use everything else as wired."""
+
+    config = providers.Configuration(strict=True)
+    gateways = providers.Container(Gateways, config=config)
+    adapters = providers.Container(Adapters, config=config, gateways=gateways)
+    use_cases = providers.Container(UseCases, config=config, adapters=adapters)
 
 
-async def resolve(provider: Any) -> Any:
+def build_container(settings: Settings) -> Container:
+    container = Container()
+    container.config.from_dict({f.name: getattr(settings, f.name) for f in attrs.fields(Settings)})
+    return container
+
+
+async def resolve(provider: Callable[[], T | Awaitable[T]]) -> T:
     """Calls a provider, awaiting it when an async resource sits among its dependencies."""
     value = provider()
     if inspect.isawaitable(value):
-        value = await value
+        return await value
     return value

@@ -15,7 +15,7 @@ from application.ports import OtpRepository
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.purge_expired import PurgeExpired
 from application.use_cases.validate_otp import ValidateOtp
-from entrypoints.container import Container, kafka_producer_config, resolve
+from entrypoints.container import Container, build_container, kafka_producer_config, resolve
 from entrypoints.kafka.worker import KafkaWorker
 from entrypoints.settings import Settings
 
@@ -55,7 +55,7 @@ class Supervisor:
 @contextlib.asynccontextmanager
 async def running_container(settings: Settings) -> AsyncIterator[Container]:
     # Resources open lazily on first use; shutdown closes those that were opened.
-    container = Container(settings=settings)
+    container = build_container(settings)
     try:
         yield container
     finally:
@@ -94,7 +94,7 @@ async def serving(
             return
         if settings.kafka.create_topics:
             await ensure_topics(
-                kafka_producer_config(settings),
+                kafka_producer_config(settings.kafka),
                 settings.kafka.own_topics,
                 settings.kafka.topic_partitions,
                 settings.kafka.topic_replication_factor,
