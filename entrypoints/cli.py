@@ -19,7 +19,7 @@ from application.use_cases.templates import Preview, TemplateSummary
 from domain.errors import OtpError
 from domain.template import NotificationTemplate
 from entrypoints import dispatch
-from entrypoints.container import Container, resolve
+from entrypoints.container import Container, adapters_of, resolve, use_cases_of
 from entrypoints.http.app import create_app
 from entrypoints.http.server import with_header_timeout
 from entrypoints.logging import configure_logging
@@ -172,7 +172,7 @@ def unlock(client_id: str, channel: str) -> None:
     """Unlock an account locked by too many wrong codes (exit 1 when nothing was locked)."""
 
     async def action(container: Container, _: Settings) -> bool:
-        unlocked: bool = await (await resolve(container.use_cases.unlock_account)).execute(
+        unlocked: bool = await (await resolve(use_cases_of(container).unlock_account)).execute(
             client_id, channel
         )
         return unlocked
@@ -208,7 +208,7 @@ def list_templates() -> None:
 
     async def action(container: Container, _: Settings) -> list[TemplateSummary]:
         listed: list[TemplateSummary] = await (
-            await resolve(container.use_cases.list_templates)
+            await resolve(use_cases_of(container).list_templates)
         ).execute()
         return listed
 
@@ -225,7 +225,7 @@ def show(name: str, language: str | None) -> None:
 
     async def action(container: Container, _: Settings) -> NotificationTemplate:
         shown: NotificationTemplate = await (
-            await resolve(container.use_cases.show_template)
+            await resolve(use_cases_of(container).show_template)
         ).execute(name, language)
         return shown
 
@@ -258,7 +258,7 @@ def import_templates(source: Path | None) -> None:
 
     async def action(container: Container, _: Settings) -> list[NotificationTemplate]:
         copied: list[NotificationTemplate] = await (
-            await resolve(container.use_cases.import_templates)
+            await resolve(use_cases_of(container).import_templates)
         ).execute()
         return copied
 
@@ -285,8 +285,8 @@ def export_templates(target: Path) -> None:
     """Write every template of the configured store (TEMPLATE_STORE) into a folder."""
 
     async def action(container: Container, _: Settings) -> list[NotificationTemplate]:
-        folder = container.adapters.folder_templates(target)
-        use_case = await resolve(lambda: container.use_cases.export_templates(target=folder))
+        folder = adapters_of(container).folder_templates(target)
+        use_case = await resolve(lambda: use_cases_of(container).export_templates(target=folder))
         copied: list[NotificationTemplate] = await use_case.execute()
         return copied
 
@@ -305,7 +305,7 @@ def render(name: str, language: str | None, data: str | None) -> None:
     parameters = _data(data)
 
     async def action(container: Container, _: Settings) -> Preview:
-        preview: Preview = await (await resolve(container.use_cases.preview_template)).execute(
+        preview: Preview = await (await resolve(use_cases_of(container).preview_template)).execute(
             name, language, parameters
         )
         return preview

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 import attrs
@@ -357,3 +357,16 @@ async def resolve(provider: Callable[[], T | Awaitable[T]]) -> T:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+# Typed accessors: a nested container is Any to the type checker; these say what it holds.
+def adapters_of(container: Container) -> Adapters:
+    return cast(Adapters, container.adapters)
+
+
+def gateways_of(container: Container) -> Gateways:
+    return cast(Gateways, container.gateways)
+
+
+def use_cases_of(container: Container) -> UseCases:
+    return cast(UseCases, container.use_cases)

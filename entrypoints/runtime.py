@@ -15,7 +15,15 @@ from application.ports import OtpRepository
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.purge_expired import PurgeExpired
 from application.use_cases.validate_otp import ValidateOtp
-from entrypoints.container import Container, build_container, kafka_producer_config, resolve
+from entrypoints.container import (
+    Container,
+    adapters_of,
+    build_container,
+    gateways_of,
+    kafka_producer_config,
+    resolve,
+    use_cases_of,
+)
 from entrypoints.kafka.worker import KafkaWorker
 from entrypoints.settings import Settings
 
@@ -71,13 +79,13 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
 
 
 async def _services(container: Container) -> Services:
-    repository = await resolve(container.adapters.repository)
+    repository = await resolve(adapters_of(container).repository)
     return Services(
-        generate=await resolve(container.use_cases.generate_otp),
-        validate=await resolve(container.use_cases.validate_otp),
+        generate=await resolve(use_cases_of(container).generate_otp),
+        validate=await resolve(use_cases_of(container).validate_otp),
         repository=repository,
-        purge=await resolve(container.use_cases.purge_expired),
-        replies=await resolve(container.use_cases.idempotent_replies),
+        purge=await resolve(use_cases_of(container).purge_expired),
+        replies=await resolve(use_cases_of(container).idempotent_replies),
     )
 
 
@@ -104,7 +112,7 @@ async def serving(
             generate=services.generate,
             validate=services.validate,
             replies=services.replies,
-            publisher=await resolve(container.gateways.kafka_publisher),
+            publisher=await resolve(gateways_of(container).kafka_publisher),
             grace_seconds=settings.shutdown_grace_seconds,
         )
         stop = asyncio.Event()

@@ -1,31 +1,31 @@
-"""The service wired with in-memory adapters and a manual clock, for unit and behaviour tests."""
+"""The service as the container wires it, over fakes and a manual clock, for unit and behaviour
+tests."""
 
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import timedelta
 from typing import Any
 
+from dependency_injector import providers
+
 from adapters.channels.memory import RecordingChannel
-from adapters.channels.router import ChannelRouter
 from adapters.clock import ManualClock
-from adapters.codes import HmacCodeHasher, HmacPseudonyms, NamedKey, SecretsCodeGenerator
-from adapters.recipients import LibraryRecipientValidator
+from adapters.codes import HmacCodeHasher, NamedKey
 from adapters.repositories.memory import InMemoryOtpRepository
 from adapters.repositories.memory_counters import InMemorySendCounters
-from adapters.templates.jinja_renderer import JinjaTemplateRenderer
+from adapters.repositories.memory_processed import InMemoryProcessedRequests
 from adapters.templates.memory_store import InMemoryTemplateStore
-from application.limits import SendLimits
 from application.ports import NotificationChannel, OtpRepository
-from application.use_cases.generate_otp import GenerateOtp
-from application.use_cases.unlock_account import UnlockAccount
-from application.use_cases.validate_otp import ValidateOtp
 from domain.channel import Channel
 from domain.limits import Cap, SendCaps
 from domain.policy import OtpPolicy
 from domain.template import NotificationTemplate, TemplateParameter
 from entrypoints import dispatch
+from entrypoints.abuse_settings import AbuseSettings
+from entrypoints.container import adapters_of, build_container, use_cases_of
+from entrypoints.settings import Settings
+from tests.fakes import ScriptedCodeGenerator
 
 TEST_KEY = b"unit-test-key-0123456789abcdef!!"
 
@@ -80,11 +80,11 @@ NO_CAPS = SendCaps(
     sms_per_day=Cap(0, timedelta(days=1)),
 )
 
-_CODE = re.compile(r"\b(\d{4,10})\b")
-
 
 class Harness:
-    """One service instance over fakes; ``run`` drives a coroutine from synchronous code."""
+    """The service as the container wires it, with the ports that reach outside faked: the
+    clock, the stores, the templates, the channels and the code generator. ``run`` drives a
+    coroutine from synchronous code."""
 
     def __init__(
         self,
@@ -95,7 +95,9 @@ class Harness:
         self.policy = policy or OtpPolicy()
         self.caps = caps or NO_CAPS
         self.counters = InMemorySendCounters()
+        self.processed = InMemoryProcessedRequests()
         self.clock = ManualClock()
+        self.codes = ScriptedCodeGenerator()
         self.loop = asyncio.new_event_loop()
         self.templates = InMemoryTemplateStore(
             [MAIL_TEMPLATE, MAIL_TEMPLATE_RO, SMS_TEMPLATE, SMS_TEMPLATE_RO, CONTRACT_TEMPLATE]
@@ -110,35 +112,35 @@ class Harness:
         self.hasher = HmacCodeHasher([NamedKey.unnamed(TEST_KEY)])
         self.use_repository(repository or InMemoryOtpRepository())
 
+    def settings(self) -> Settings:
+        return Settings(
+            policy=self.policy,
+            abuse=AbuseSettings(caps=self.caps, validate_failure_floor=timedelta(0)),
+        )
+
     def use_repository(self, repository: OtpRepository) -> None:
         """Wires the use cases to ``repository``, e.g. a real store opened on ``self.loop``."""
         self.repository = repository
-        pseudonyms = HmacPseudonyms(self.hasher.derived_key("pseudonyms"))
-        recipients = LibraryRecipientValidator()
-        self.generate_use_case = GenerateOtp(
-            repository=self.repository,
-            templates=self.templates,
-            renderer=JinjaTemplateRenderer(),
-            delivery=ChannelRouter(self.channels),
-            recipients=recipients,
-            codes=SecretsCodeGenerator(),
-            hasher=self.hasher,
-            clock=self.clock,
-            policy=self.policy,
-            pseudonyms=pseudonyms,
-            limits=SendLimits(self.counters, pseudonyms, self.caps),
-        )
-        self.unlock_use_case = UnlockAccount(
-            repository=self.repository, clock=self.clock, pseudonyms=pseudonyms
-        )
-        self.validate_use_case = ValidateOtp(
-            repository=self.repository,
-            hasher=self.hasher,
-            clock=self.clock,
-            policy=self.policy,
-            recipients=recipients,
-            pseudonyms=pseudonyms,
-        )
+        self.container = build_container(self.settings())
+        overrides: dict[str, object] = {
+            "clock": self.clock,
+            "repository": repository,
+            "processed": self.processed,
+            "counters": self.counters,
+            "templates": self.templates,
+            "channels": self.channels,
+            "codes": self.codes,
+            "hasher": self.hasher,
+        }
+        self.adapters = adapters_of(self.container)
+        self.use_cases = use_cases_of(self.container)
+        for name, fake in overrides.items():
+            getattr(self.adapters, name).override(providers.Object(fake))
+        use_cases = self.use_cases
+        self.generate_use_case = use_cases.generate_otp()
+        self.validate_use_case = use_cases.validate_otp()
+        self.unlock_use_case = use_cases.unlock_account()
+        self.replies = use_cases.idempotent_replies()
 
     def use_hasher(self, hasher: HmacCodeHasher) -> None:
         """Rewires the use cases to hash with ``hasher`` (a key rotation)."""
@@ -170,16 +172,21 @@ class Harness:
         return reply
 
     def last_code(self, channel: Channel = Channel.SMS) -> str:
-        sent = (self.sms if channel is Channel.SMS else self.mail).sent
-        assert sent, f"no {channel.value} was sent"
-        match = _CODE.search(sent[-1].message.text)
-        assert match is not None
-        return match.group(1)
+        """The code in the last message sent on ``channel``: one the generator issued."""
+        codes = self.sent_codes(channel)
+        assert codes, f"no {channel.value} was sent"
+        return codes[-1]
 
     def sent_codes(self, channel: Channel = Channel.SMS) -> list[str]:
-        """Every code sent on ``channel``, oldest first."""
+        """The issued code each message sent on ``channel`` carries, oldest first."""
         sent = (self.sms if channel is Channel.SMS else self.mail).sent
-        return [m.group(1) for n in sent if (m := _CODE.search(n.message.text)) is not None]
+        found = []
+        for notification in sent:
+            text = notification.message.text
+            carried = [code for code in dict.fromkeys(self.codes.issued) if code in text]
+            assert len(carried) == 1, f"a message carries {carried!r}, not one issued code"
+            found.append(carried[0])
+        return found
 
     def advance(self, seconds: float) -> None:
         self.clock.advance(timedelta(seconds=seconds))

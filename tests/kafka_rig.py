@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import timedelta
 from typing import TypeVar
 
 import attrs
 import pytest
 
 from adapters.kafka.publisher import KafkaMessagePublisher
-from adapters.repositories.memory_processed import InMemoryProcessedRequests
-from application.idempotency import IdempotentReplies
 from entrypoints.kafka.worker import KafkaWorker
 from entrypoints.settings import KafkaSettings
 from tests.harness import Harness
@@ -27,7 +24,7 @@ class WorkerRig:
     def __init__(self, harness: Harness, topics: Topics, group: str, max_bytes: int = 4096) -> None:
         self.harness = harness
         self.topics = topics
-        self.processed = InMemoryProcessedRequests()
+        self.processed = harness.processed
         self.settings = KafkaSettings(
             bootstrap_servers=bootstrap(),
             group_id=group,
@@ -49,9 +46,7 @@ class WorkerRig:
                 settings=settings,
                 generate=self.harness.generate_use_case,
                 validate=self.harness.validate_use_case,
-                replies=IdempotentReplies(
-                    processed=self.processed, clock=self.harness.clock, keep=timedelta(hours=1)
-                ),
+                replies=self.harness.replies,
                 publisher=publisher,
             )
             stop = asyncio.Event()

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from adapters.clock import ManualClock
-from adapters.repositories.memory_processed import InMemoryProcessedRequests
 from application.idempotency import IdempotentReplies
 from domain.errors import InvalidRequest
+from tests.harness import Harness
 
 
 def _replies() -> IdempotentReplies:
-    return IdempotentReplies(
-        processed=InMemoryProcessedRequests(), clock=ManualClock(), keep=timedelta(hours=1)
-    )
+    return Harness().use_cases.idempotent_replies()
+
+
+def test_kept_replies_leave_with_the_processed_request_ttl() -> None:
+    harness = Harness()
+
+    async def answer() -> tuple[dict[str, Any], bool]:
+        return {"ok": True}, True
+
+    harness.run(harness.replies.once("a", "f", answer))
+    harness.advance(24 * 3600 + 1)
+    harness.run(harness.processed.purge(harness.clock.now()))
+    assert harness.run(harness.replies.recall("a")) is None
 
 
 def test_a_final_reply_is_kept_and_replayed_and_a_passing_one_is_not() -> None:

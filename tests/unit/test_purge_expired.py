@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from adapters.clock import ManualClock
-from application.use_cases.purge_expired import PurgeExpired
+from dependency_injector import providers
+
+from domain.channel import Channel
 from domain.errors import DependencyUnavailable
-
-START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+from tests.harness import Harness
 
 
 class RecordingStore:
@@ -28,11 +28,26 @@ class DownStore:
 
 
 def test_every_store_is_purged_at_the_clocks_now_even_past_a_failing_one() -> None:
-    clock = ManualClock(START)
+    harness = Harness()
+    start = harness.clock.now()
     first, last = RecordingStore(), RecordingStore(0)
-    purge = PurgeExpired(stores=[first, DownStore(), last], clock=clock)
+    adapters = harness.adapters
+    adapters.repository.override(providers.Object(first))
+    adapters.processed.override(providers.Object(DownStore()))
+    adapters.counters.override(providers.Object(last))
+    purge = harness.use_cases.purge_expired()
     removed = asyncio.run(purge.execute())
-    clock.advance(timedelta(hours=1))
+    harness.advance(3600)
     asyncio.run(purge.execute())
-    assert first.asked == last.asked == [START, START + timedelta(hours=1)]
+    assert first.asked == last.asked == [start, start + timedelta(hours=1)]
     assert removed == 2
+
+
+def test_a_ledger_is_purged_once_its_code_and_sends_no_longer_count(harness: Harness) -> None:
+    harness.generate()
+    purge = harness.use_cases.purge_expired()
+    harness.advance(599)
+    assert harness.run(purge.execute()) == 0
+    harness.advance(2)
+    assert harness.run(purge.execute()) == 1
+    assert harness.run(harness.repository.get("c1", Channel.SMS)) is None

@@ -5,14 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from adapters.templates.jinja_renderer import JinjaTemplateRenderer
+from dependency_injector import providers
+
 from adapters.templates.memory_store import InMemoryTemplateStore
-from application.use_cases.templates import (
-    CopyTemplates,
-    ListTemplates,
-    PreviewTemplate,
-    ShowTemplate,
-)
 from domain.channel import Channel
 from domain.policy import OtpPolicy
 from domain.template import NotificationTemplate
@@ -26,12 +21,18 @@ LIFETIME = NotificationTemplate(
 )
 
 
-def _store() -> InMemoryTemplateStore:
-    return InMemoryTemplateStore([MAIL_TEMPLATE, MAIL_TEMPLATE_RO, SMS_TEMPLATE, LIFETIME])
+def _harness(policy: OtpPolicy | None = None) -> Harness:
+    """The container's wiring, with these templates in place of the configured store."""
+    harness = Harness(policy=policy)
+    harness.templates = InMemoryTemplateStore([MAIL_TEMPLATE, MAIL_TEMPLATE_RO, SMS_TEMPLATE])
+    harness.templates.put(LIFETIME)
+    harness.use_repository(harness.repository)
+    return harness
 
 
 def test_list_names_each_template_with_its_channel_and_languages() -> None:
-    listed = asyncio.run(ListTemplates(store=_store(), default_language="en").execute())
+    use_case = _harness().use_cases.list_templates()
+    listed = asyncio.run(use_case.execute())
     assert [(s.name, s.channel, s.languages) for s in listed] == [
         ("lifetime", Channel.SMS, ("en",)),
         ("otp-mail", Channel.MAIL, ("en", "ro")),
@@ -40,28 +41,24 @@ def test_list_names_each_template_with_its_channel_and_languages() -> None:
 
 
 def test_show_falls_back_to_the_default_language() -> None:
-    shown = asyncio.run(
-        ShowTemplate(store=_store(), default_language="en").execute("otp-sms", "de")
-    )
+    use_case = _harness().use_cases.show_template()
+    shown = asyncio.run(use_case.execute("otp-sms", "de"))
     assert shown.language == "en"
 
 
 def test_a_preview_rounds_the_lifetime_as_the_sent_message_does() -> None:
-    policy = OtpPolicy(ttl=timedelta(seconds=90))
-    preview = asyncio.run(
-        PreviewTemplate(
-            store=_store(), renderer=JinjaTemplateRenderer(), policy=policy, default_language="en"
-        ).execute("lifetime")
-    )
+    harness = _harness(OtpPolicy(ttl=timedelta(seconds=90)))
+    preview = asyncio.run(harness.use_cases.preview_template().execute("lifetime"))
     assert preview.message.text == "012345 for 2"
-    harness = Harness(policy=policy)
-    harness.templates.put(LIFETIME)
     harness.generate(templateName="lifetime")
     assert harness.sms.sent[-1].message.text.endswith(" for 2")
 
 
 def test_copy_puts_every_language_of_every_template_into_the_target() -> None:
-    target = InMemoryTemplateStore()
-    copied = asyncio.run(CopyTemplates(source=_store(), target=target).execute())
+    harness, target = _harness(), InMemoryTemplateStore()
+    adapters = harness.adapters
+    adapters.file_templates.override(providers.Object(harness.templates))
+    adapters.mongo_templates.override(providers.Object(target))
+    copied = asyncio.run(harness.use_cases.import_templates().execute())
     assert len(copied) == 4
     assert asyncio.run(target.find("otp-mail", "ro")) == MAIL_TEMPLATE_RO
