@@ -79,6 +79,18 @@ class OtpLocked(OtpError):
         self.retry_after_seconds = retry_after_seconds
 
 
+def account_locked(retry_after_seconds: int | None) -> OtpLocked:
+    """The refusal while an account is locked: for a while, or until an operator unlocks it."""
+    if retry_after_seconds is None:
+        return OtpLocked(
+            "Too many wrong codes: this account is locked until an operator unlocks it."
+        )
+    return OtpLocked(
+        f"Too many wrong codes: try again in {retry_after_seconds} s.",
+        retry_after_seconds=retry_after_seconds,
+    )
+
+
 class Unauthorized(OtpError):
     code = "UNAUTHORIZED"
 

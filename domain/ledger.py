@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from domain.channel import Channel
-from domain.errors import RateLimited
+from domain.errors import RateLimited, account_locked
 from domain.otp import CodeHash, OneTimePassword, Verdict
 from domain.policy import DAY, MONTH, OtpPolicy
 
@@ -71,9 +71,7 @@ class OtpLedger:
         # A code that could not be checked is not worth sending (nor an SMS worth paying for).
         lock = self.lock_verdict(policy, now)
         if lock is not None:
-            error = lock[0].error(lock[1])
-            assert error is not None
-            raise error
+            raise account_locked(lock[1])
         if any(p.id == otp.id for p in self.pending):
             return Issuance.RESEND
         self._check_limits(policy, now)

@@ -9,14 +9,6 @@ from datetime import datetime
 import attrs
 
 from domain.channel import Channel
-from domain.errors import (
-    OtpAttemptsExceeded,
-    OtpError,
-    OtpExpired,
-    OtpLocked,
-    OtpMismatch,
-    OtpNotFound,
-)
 
 
 @attrs.frozen
@@ -48,29 +40,6 @@ class Verdict(enum.Enum):
     ATTEMPTS_EXCEEDED = "attempts_exceeded"
     NOT_ACTIVE = "not_active"
     LOCKED = "locked"
-
-    def error(self, retry_after_seconds: int | None = None) -> OtpError | None:
-        # The replies never say how many tries are left: that would tell a guesser its budget.
-        if self is Verdict.MISMATCH:
-            return OtpMismatch("The code is wrong.")
-        if self is Verdict.LOCKED:
-            if retry_after_seconds is None:
-                return OtpLocked(
-                    "Too many wrong codes: this account is locked until an operator unlocks it."
-                )
-            return OtpLocked(
-                f"Too many wrong codes: try again in {retry_after_seconds} s.",
-                retry_after_seconds=retry_after_seconds,
-            )
-        if self is Verdict.EXPIRED:
-            return OtpExpired("The code has expired; request a new one.")
-        if self is Verdict.ATTEMPTS_EXCEEDED:
-            return OtpAttemptsExceeded("Too many wrong attempts; request a new code.")
-        if self is Verdict.NOT_ACTIVE:
-            return OtpNotFound(
-                "There is no active code for this client and channel; request a new one."
-            )
-        return None
 
 
 @attrs.define(kw_only=True)

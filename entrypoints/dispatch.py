@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 import structlog
 
+from application.outcomes import Outcome as UseCaseOutcome
 from application.use_cases.generate_otp import GenerateOtp, GenerateOtpCommand
 from application.use_cases.validate_otp import ValidateOtp, ValidateOtpCommand
 from domain.errors import InternalError, InvalidRequest, OtpError
@@ -181,26 +182,28 @@ def _reply(
 
 
 async def _guarded(action: Any) -> OtpError | None:
+    """Runs a use case and keeps what its outcome tells the caller. A request that cannot
+    become a command is refused here; anything unexpected is INTERNAL_ERROR, never a crash."""
     try:
-        await action
+        outcome: UseCaseOutcome = await action
     except OtpError as exc:
         return exc
     except Exception:  # noqa: BLE001 - one bad request must never stop the service
         log.exception("request.failed")
         return InternalError("The service failed to handle the request; try again later.")
-    return None
+    return outcome.error
 
 
 async def _run_generate(
     use_case: GenerateOtp, body: Mapping[str, Any], request_id: str | None, caller: str
-) -> None:
-    await use_case.execute(generate_command(body, request_id, caller))
+) -> UseCaseOutcome:
+    return await use_case.execute(generate_command(body, request_id, caller))
 
 
 async def _run_validate(
     use_case: ValidateOtp, body: Mapping[str, Any], request_id: str | None
-) -> None:
-    await use_case.execute(validate_command(body, request_id))
+) -> UseCaseOutcome:
+    return await use_case.execute(validate_command(body, request_id))
 
 
 async def generate(

@@ -13,6 +13,7 @@ import structlog
 
 from application.limits import SendLimits
 from application.messages import message_parameters
+from application.outcomes import Outcome, Status, refused
 from application.ports import (
     Clock,
     CodeGenerator,
@@ -33,6 +34,7 @@ from domain.errors import (
     DeliveryFailed,
     DependencyUnavailable,
     InvalidRequest,
+    OtpError,
     RateLimited,
 )
 from domain.ledger import Issuance, OtpLedger
@@ -72,13 +74,6 @@ class GenerateOtpCommand:
     caller: str = "local"
 
 
-@attrs.frozen(kw_only=True)
-class GenerateOtpResult:
-    client_id: str
-    channel: Channel
-    delivery: DeliveryResult
-
-
 class GenerateOtp:
     def __init__(
         self,
@@ -111,7 +106,14 @@ class GenerateOtp:
         self._parameter_rules = parameter_rules or ParameterRules()
         self._default_language = default_language
 
-    async def execute(self, command: GenerateOtpCommand) -> GenerateOtpResult:
+    async def execute(self, command: GenerateOtpCommand) -> Outcome:
+        """SENT (with the delivery), or why not: NOT_DELIVERED, LIMITED, INVALID, UNAVAILABLE."""
+        try:
+            return await self._generate(command)
+        except OtpError as refusal:
+            return refused(refusal)
+
+    async def _generate(self, command: GenerateOtpCommand) -> Outcome:
         request = self._check(command)
         template = await find_template(
             self._templates,
@@ -133,9 +135,8 @@ class GenerateOtp:
         if issuance is Issuance.DELIVERED:
             # The same request again (a redelivery): its code went out; send nothing.
             log.info("otp.already_delivered", otp_id=otp.id, client=client)
-            return GenerateOtpResult(
-                client_id=request.client_id,
-                channel=request.channel,
+            return Outcome(
+                status=Status.SENT,
                 delivery=DeliveryResult(delivered=True, provider="recorded", attempts=0),
             )
         notification = Notification(
@@ -166,12 +167,11 @@ class GenerateOtp:
             provider=delivery.provider,
         )
         if not delivery.delivered:
-            raise DeliveryFailed(
+            failed = DeliveryFailed(
                 f"The code could not be delivered: {delivery.reason or 'unknown'}."
             )
-        return GenerateOtpResult(
-            client_id=request.client_id, channel=request.channel, delivery=delivery
-        )
+            return Outcome(status=Status.NOT_DELIVERED, error=failed, delivery=delivery)
+        return Outcome(status=Status.SENT, delivery=delivery)
 
     def _check(self, command: GenerateOtpCommand) -> OtpRequest:
         for reserved in (OTP_PARAMETER, CONTEXT_PARAMETER):

@@ -11,6 +11,7 @@ from datetime import timedelta
 import attrs
 import structlog
 
+from application.outcomes import Outcome, Status, judged, refused
 from application.ports import (
     Clock,
     CodeHasher,
@@ -45,12 +46,6 @@ class ValidateOtpCommand:
     recipient: str | None = None
 
 
-@attrs.frozen(kw_only=True)
-class ValidateOtpResult:
-    client_id: str
-    channel: Channel
-
-
 def recipient_ref(pseudonyms: Pseudonyms, channel: Channel, address: str) -> str:
     """How a code remembers where it went without keeping the address itself."""
     return pseudonyms.of(f"recipient\x00{channel.value}\x00{address}")
@@ -79,7 +74,14 @@ class ValidateOtp:
         self._pseudonyms = pseudonyms
         self._floor = failure_floor.total_seconds()
 
-    async def execute(self, command: ValidateOtpCommand) -> ValidateOtpResult:
+    async def execute(self, command: ValidateOtpCommand) -> Outcome:
+        """VALID, or why not: NOT_VALID, LIMITED (a locked account), INVALID, UNAVAILABLE."""
+        try:
+            return await self._validate(command)
+        except OtpError as refusal:
+            return refused(refusal)
+
+    async def _validate(self, command: ValidateOtpCommand) -> Outcome:
         channel = Channel.parse(command.channel)
         check_identifier(command.client_id, "clientId")
         candidate = command.otp.strip()
@@ -90,14 +92,10 @@ class ValidateOtp:
             address = self._recipients.check(channel, command.recipient).address
             recipient = recipient_ref(self._pseudonyms, channel, address)
         started = time.monotonic()
-        try:
-            verdict = await self._judge(command, channel, candidate, context, recipient)
-        except DependencyUnavailable:
-            raise
-        except OtpError:
+        outcome = await self._judge(command, channel, candidate, context, recipient)
+        if outcome.status in (Status.NOT_VALID, Status.LIMITED):
             await self._pad(started)
-            raise
-        return verdict
+        return outcome
 
     async def _pad(self, started: float) -> None:
         remaining = self._floor - (time.monotonic() - started)
@@ -111,7 +109,7 @@ class ValidateOtp:
         candidate: str,
         context: str,
         recipient: str | None,
-    ) -> ValidateOtpResult:
+    ) -> Outcome:
         for _ in range(SAVE_TRIES):
             ledger = await self._repository.get(command.client_id, channel)
             if ledger is None:
@@ -142,8 +140,5 @@ class ValidateOtp:
                 consecutive_failures=ledger.consecutive_failures,
             )
             lock = ledger.lock_verdict(self._policy, now) if verdict is Verdict.LOCKED else None
-            error = verdict.error(lock[1] if lock else None)
-            if error is not None:
-                raise error
-            return ValidateOtpResult(client_id=command.client_id, channel=channel)
+            return judged(verdict, lock[1] if lock else None)
         raise DependencyUnavailable("Too many simultaneous attempts for this client; try again.")

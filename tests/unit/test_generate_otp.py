@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import attrs
+
+from application.outcomes import Status
+from application.use_cases.generate_otp import GenerateOtpCommand
 from domain.channel import Channel
 from tests.harness import Harness
 
@@ -67,3 +71,20 @@ def test_a_failed_delivery_says_so_without_the_code(harness: Harness) -> None:
 def test_an_unconfigured_channel_is_unsupported(harness: Harness) -> None:
     del harness.channels[Channel.SMS]
     assert harness.generate()["errorCode"] == "UNSUPPORTED_CHANNEL"
+
+
+def test_the_use_case_answers_with_an_outcome_not_an_exception(harness: Harness) -> None:
+    command = GenerateOtpCommand(
+        template_name="otp-sms", channel="SMS", recipient="+40722123456", client_id="v1"
+    )
+    sent = harness.run(harness.generate_use_case.execute(command))
+    assert (sent.status, sent.succeeded, sent.delivery.delivered) == (Status.SENT, True, True)
+    limited = harness.run(harness.generate_use_case.execute(command))
+    assert (limited.status, limited.error.code) == (Status.LIMITED, "RATE_LIMITED")
+    assert limited.retry_after_seconds == 30
+    wrong = attrs.evolve(command, recipient="nope")
+    assert harness.run(harness.generate_use_case.execute(wrong)).status is Status.INVALID
+    harness.sms.fail_with = "provider down"
+    harness.advance(31)
+    failed = harness.run(harness.generate_use_case.execute(command))
+    assert (failed.status, failed.error.code) == (Status.NOT_DELIVERED, "DELIVERY_FAILED")

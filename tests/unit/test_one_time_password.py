@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from application.outcomes import Status, judged
 from domain.channel import Channel
 from domain.otp import CodeHash, OneTimePassword, OtpState, Verdict
 
@@ -59,8 +60,8 @@ def test_a_replaced_code_never_validates() -> None:
     assert otp.verify(RIGHT, NOW) is Verdict.NOT_ACTIVE
 
 
-def test_each_failing_verdict_names_its_error_code() -> None:
-    codes = {v: e.code for v in Verdict if (e := v.error(2)) is not None}
+def test_each_failing_verdict_is_an_outcome_with_its_error_code() -> None:
+    codes = {v: o.error.code for v in Verdict if (o := judged(v, 2)).error is not None}
     assert codes == {
         Verdict.MISMATCH: "OTP_MISMATCH",
         Verdict.EXPIRED: "OTP_EXPIRED",
@@ -68,4 +69,6 @@ def test_each_failing_verdict_names_its_error_code() -> None:
         Verdict.NOT_ACTIVE: "OTP_NOT_FOUND",
         Verdict.LOCKED: "OTP_LOCKED",
     }
-    assert Verdict.ACCEPTED.error() is None
+    assert judged(Verdict.ACCEPTED).status is Status.VALID
+    assert judged(Verdict.LOCKED, 2).retry_after_seconds == 2
+    assert judged(Verdict.LOCKED).retry_after_seconds is None
