@@ -11,6 +11,7 @@ from datetime import datetime
 import attrs
 import structlog
 
+from application.contention import back_off
 from application.limits import SendLimits
 from application.messages import message_parameters
 from application.outcomes import Outcome, Status, refused
@@ -201,7 +202,7 @@ class GenerateOtp:
             code, client_id=request.client_id, channel=request.channel, context=context
         )
         sent_to = recipient_ref(self._pseudonyms, request.channel, request.recipient.address)
-        for _ in range(SAVE_TRIES):
+        for attempt in range(SAVE_TRIES):
             now = self._clock.now()
             ledger = await self._repository.get(request.client_id, request.channel)
             if ledger is None:
@@ -222,6 +223,7 @@ class GenerateOtp:
             try:
                 await self._repository.save(ledger)
             except StaleLedger:
+                await back_off(attempt)
                 continue
             return otp, issuance
         raise DependencyUnavailable("Too many simultaneous requests for this client; try again.")
@@ -242,7 +244,7 @@ class GenerateOtp:
                 await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
 
     async def _settle_once(self, request: OtpRequest, otp_id: str, change: Settlement) -> None:
-        for _ in range(SAVE_TRIES * 10):
+        for attempt in range(SAVE_TRIES * 10):
             now = self._clock.now()
             ledger = await self._repository.get(request.client_id, request.channel)
             if ledger is None:
@@ -252,6 +254,7 @@ class GenerateOtp:
             try:
                 await self._repository.save(ledger)
             except StaleLedger:
+                await back_off(attempt)
                 continue
             return
         raise DependencyUnavailable("Too many simultaneous requests for this client; try again.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import structlog
 
+from application.contention import back_off
 from application.ports import Clock, OtpRepository, Pseudonyms, StaleLedger
 from domain.channel import Channel
 from domain.errors import DependencyUnavailable
@@ -24,13 +25,14 @@ class UnlockAccount:
         """Clears the count of wrong tries of (clientId, channel); False if nothing was held."""
         check_identifier(client_id, "clientId")
         parsed = Channel.parse(channel)
-        for _ in range(SAVE_TRIES):
+        for attempt in range(SAVE_TRIES):
             ledger = await self._repository.get(client_id, parsed)
             if ledger is None or not ledger.unlock(self._clock.now()):
                 return False
             try:
                 await self._repository.save(ledger)
             except StaleLedger:
+                await back_off(attempt)
                 continue
             log.warning("otp.unlocked", client=self._pseudonyms.of(client_id), channel=parsed.value)
             return True

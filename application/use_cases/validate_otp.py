@@ -11,6 +11,7 @@ from datetime import timedelta
 import attrs
 import structlog
 
+from application.contention import back_off
 from application.outcomes import Outcome, Status, judged, refused
 from application.ports import (
     Clock,
@@ -110,7 +111,7 @@ class ValidateOtp:
         context: str,
         recipient: str | None,
     ) -> Outcome:
-        for _ in range(SAVE_TRIES):
+        for attempt in range(SAVE_TRIES):
             ledger = await self._repository.get(command.client_id, channel)
             if ledger is None:
                 ledger = OtpLedger(client_id=command.client_id, channel=channel)
@@ -130,6 +131,7 @@ class ValidateOtp:
                     await self._repository.save(ledger)
                 except StaleLedger:
                     # Someone else's try landed first: judge this one against what they left.
+                    await back_off(attempt)
                     continue
             log.info(
                 "otp.validated",

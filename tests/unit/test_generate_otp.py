@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import attrs
 
+from adapters.repositories.memory import InMemoryOtpRepository
 from application.outcomes import Status
+from application.ports import StaleLedger
 from application.use_cases.generate_otp import GenerateOtpCommand
 from domain.channel import Channel
+from domain.ledger import OtpLedger
+from entrypoints.http.status import status_for
 from tests.harness import Harness
 
 
@@ -88,3 +92,24 @@ def test_the_use_case_answers_with_an_outcome_not_an_exception(harness: Harness)
     harness.advance(31)
     failed = harness.run(harness.generate_use_case.execute(command))
     assert (failed.status, failed.error.code) == (Status.NOT_DELIVERED, "DELIVERY_FAILED")
+
+
+class AlwaysStale(InMemoryOtpRepository):
+    """Another writer always got there first."""
+
+    async def save(self, ledger: OtpLedger) -> None:
+        self.saves = getattr(self, "saves", 0) + 1
+        raise StaleLedger((ledger.client_id, ledger.channel.value))
+
+
+def test_contention_that_persists_is_unavailable_and_says_so() -> None:
+    harness = Harness(repository=AlwaysStale())
+    reply = harness.generate()
+    assert (reply["otpSent"], reply["errorCode"]) == (False, "INTERNAL_ERROR")
+    assert "try again" in reply["error"]
+    assert status_for(harness.run(harness.generate_use_case.execute(
+        GenerateOtpCommand(template_name="otp-sms", channel="SMS", recipient="+40722123456",
+                           client_id="c1")
+    )).error) == 503  # fmt: skip
+    assert harness.repository.saves == 2 * 5  # both generates tried five times, backing off
+    assert harness.sms.sent == []
