@@ -97,13 +97,16 @@ def test_the_use_case_answers_with_an_outcome_not_an_exception(harness: Harness)
 class AlwaysStale(InMemoryOtpRepository):
     """Another writer always got there first."""
 
+    saves = 0
+
     async def save(self, ledger: OtpLedger) -> None:
-        self.saves = getattr(self, "saves", 0) + 1
+        self.saves += 1
         raise StaleLedger((ledger.client_id, ledger.channel.value))
 
 
 def test_contention_that_persists_is_unavailable_and_says_so() -> None:
-    harness = Harness(repository=AlwaysStale())
+    stale = AlwaysStale()
+    harness = Harness(repository=stale)
     reply = harness.generate()
     assert (reply["otpSent"], reply["errorCode"]) == (False, "INTERNAL_ERROR")
     assert "try again" in reply["error"]
@@ -111,5 +114,5 @@ def test_contention_that_persists_is_unavailable_and_says_so() -> None:
         GenerateOtpCommand(template_name="otp-sms", channel="SMS", recipient="+40722123456",
                            client_id="c1")
     )).error) == 503  # fmt: skip
-    assert harness.repository.saves == 2 * 5  # both generates tried five times, backing off
+    assert stale.saves == 2 * 5  # both generates tried five times, backing off
     assert harness.sms.sent == []
