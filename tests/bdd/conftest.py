@@ -61,10 +61,14 @@ def the_flow_asks(
     return _ask(harness, client, channel, recipient=recipient, templateName=template, **extra)
 
 
-@when(parsers.re(r"a new code is sent to " + CLIENT + r" by (?P<channel>\w+)"))
-def a_new_code_is_sent(harness: Harness, sent: dict[str, Any], client: str, channel: str) -> None:
+@when(
+    parsers.re(r"a new code is sent to " + CLIENT + r" by (?P<channel>\w+)"), target_fixture="sent"
+)
+def a_new_code_is_sent(
+    harness: Harness, sent: dict[str, Any], client: str, channel: str
+) -> dict[str, Any]:
     assert _ask(harness, client, channel)["otpSent"] is True
-    sent["codes"].append(harness.last_code(Channel(channel)))
+    return {**sent, "codes": [*sent["codes"], harness.last_code(Channel(channel))]}
 
 
 @when(parsers.parse("{amount:d} {unit} pass"))

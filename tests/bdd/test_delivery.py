@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx2 as httpx
 import pytest
 from pytest_bdd import given, scenarios, then, when
@@ -31,15 +32,25 @@ scenarios("delivery.feature")
 FAST = RetryPolicy(attempts=3, wait_initial=0.01, wait_max=0.05)
 
 
+@attrs.frozen
 class SmsSetup:
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.max_segments = 3
+    """The SMS providers in failover order, and the longest SMS allowed; Given steps return a
+    changed copy (``target_fixture``)."""
+
+    names: tuple[str, ...] = ("twilio",)
+    max_segments: int = 3
 
 
 @pytest.fixture
 def sms_setup() -> SmsSetup:
     return SmsSetup()
+
+
+@pytest.fixture
+def sms_service(harness: Harness, sms_providers: SmsProviders, sms_setup: SmsSetup) -> Harness:
+    """The service with the SMS providers the Given steps described, wired when first used."""
+    _wire_sms(harness, sms_providers, sms_setup)
+    return harness
 
 
 @pytest.fixture
@@ -76,14 +87,9 @@ MAIN, BACKUP = "twilio", "webhook"
 LONG_ROMANIAN_NAME = "ȘȚĂÎÂșțăîâ" * 5 + "ȘȚĂÎÂ"
 
 
-@pytest.fixture(autouse=True)
-def main_provider_first(sms_setup: SmsSetup) -> None:
-    sms_setup.names = [MAIN]
-
-
-@given("there is a backup SMS provider")
-def backup_provider(sms_setup: SmsSetup) -> None:
-    sms_setup.names = [MAIN, BACKUP]
+@given("there is a backup SMS provider", target_fixture="sms_setup")
+def backup_provider(sms_setup: SmsSetup) -> SmsSetup:
+    return attrs.evolve(sms_setup, names=(MAIN, BACKUP))
 
 
 @given("the main SMS provider is briefly overloaded")
@@ -101,9 +107,9 @@ def main_refuses(sms_providers: SmsProviders) -> None:
     sms_providers.script[MAIN] = [400]
 
 
-@given("an SMS may be only one part long")
-def one_segment(sms_setup: SmsSetup) -> None:
-    sms_setup.max_segments = 1
+@given("an SMS may be only one part long", target_fixture="sms_setup")
+def one_segment(sms_setup: SmsSetup) -> SmsSetup:
+    return attrs.evolve(sms_setup, max_segments=1)
 
 
 def _mail_server(
@@ -144,20 +150,16 @@ def no_mailbox(
 
 
 @when("the flow asks for a code by SMS", target_fixture="reply")
-def ask_by_sms(harness: Harness, sms_providers: SmsProviders, sms_setup: SmsSetup) -> Any:
-    _wire_sms(harness, sms_providers, sms_setup)
-    return harness.generate(clientId="c1")
+def ask_by_sms(sms_service: Harness) -> Any:
+    return sms_service.generate(clientId="c1")
 
 
 @when(
     "the flow asks for a code by SMS for a contract with a long Romanian name",
     target_fixture="reply",
 )
-def ask_by_sms_for_contract(
-    harness: Harness, sms_providers: SmsProviders, sms_setup: SmsSetup
-) -> Any:
-    _wire_sms(harness, sms_providers, sms_setup)
-    return harness.generate(
+def ask_by_sms_for_contract(sms_service: Harness) -> Any:
+    return sms_service.generate(
         clientId="c1", templateName="contract-sign", contractNumber=LONG_ROMANIAN_NAME
     )
 
