@@ -171,7 +171,7 @@ class KafkaWorker:
             wanted = False
         self._pause(consumer, wanted)
         free = max(1, min(limit - in_flight, 100))
-        records = await asyncio.to_thread(consumer.consume, free, POLL_SECONDS)
+        records = await asyncio.to_thread(_fetch, consumer, free, POLL_SECONDS)
         for record in records:
             error = record.error()
             if error is not None:
@@ -469,6 +469,17 @@ def _headers(record: Message) -> HeaderList:
     raw = record.headers() or []
     pairs = raw.items() if isinstance(raw, dict) else raw
     return [(k, v.encode() if isinstance(v, str) else v) for k, v in pairs]
+
+
+def _fetch(consumer: Consumer, most: int, wait: float) -> list[Message]:
+    """Waits up to ``wait`` for one record, then takes whatever else is already fetched, up to
+    ``most``: records reach the handlers as they arrive. (``consume(most, wait)`` waits for
+    ``most`` records or the whole ``wait``, which at 20 records a second held each one for
+    most of the poll interval.)"""
+    first = consumer.consume(1, wait)
+    if not first or most <= 1:
+        return list(first)
+    return [*first, *consumer.consume(most - 1, 0)]
 
 
 def _metadata_answers(consumer: Consumer, topic: str) -> bool:
