@@ -25,6 +25,7 @@ from entrypoints.http.server import with_header_timeout
 from entrypoints.logging import configure_logging
 from entrypoints.runtime import Supervisor, running_container, running_services, serving
 from entrypoints.settings import Settings, SettingsError, check_exposure
+from entrypoints.workers import reuse_port_socket, run_workers
 
 log = structlog.get_logger(__name__)
 
@@ -60,14 +61,24 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Overrides HTTP_HOST.")
 @click.option("--port", type=int, default=None, help="Overrides HTTP_PORT.")
-def serve(host: str | None, port: int | None) -> None:
-    """Serve the HTTP API until SIGTERM or Ctrl-C."""
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes sharing the port and the consumer group (overrides HTTP_WORKERS).",
+)
+@click.option("--reuse-port", is_flag=True, hidden=True, help="Set by --workers for each worker.")
+def serve(host: str | None, port: int | None, workers: int | None, reuse_port: bool) -> None:
+    """Serve the HTTP API (and the Kafka consumer) until SIGTERM or Ctrl-C."""
     settings = _settings()
     if host is not None:
         try:
             check_exposure(host, settings.http_api_keys)
         except SettingsError as exc:
             raise click.UsageError(str(exc)) from None
+    count = workers or settings.http_workers
+    if count > 1 and not reuse_port:
+        sys.exit(run_workers(count, host or settings.http_host, port or settings.http_port))
     supervisor = Supervisor()
     app = create_app(
         lambda: serving(settings, supervisor),
@@ -92,7 +103,8 @@ def serve(host: str | None, port: int | None) -> None:
     server = GracefulServer(config)
     # A consumer that ended on its own stops the whole process, non-zero, for a restart.
     supervisor.on_failure.append(lambda: setattr(server, "should_exit", True))
-    server.run()
+    sockets = [reuse_port_socket(config.host, config.port)] if reuse_port else None
+    server.run(sockets=sockets)
     if supervisor.failed is not None:
         raise SystemExit(f"otp serve: {supervisor.failed}")
 

@@ -303,6 +303,7 @@ class Settings:
     http_header_timeout_seconds: float = 10.0
     http_body_timeout_seconds: float = 10.0
     http_max_connections: int = 1000
+    http_workers: int = 1
     http_api_keys: tuple[ApiKey, ...] = attrs.field(default=(), repr=False)
     sqlite_path: Path = Path("var/otp.sqlite3")
     outbox_dir: Path = Path("var/outbox")
@@ -372,6 +373,7 @@ class Settings:
             http_header_timeout_seconds=env_float(env, 10.0, "HTTP_HEADER_TIMEOUT_SECONDS"),
             http_body_timeout_seconds=env_float(env, 10.0, "HTTP_BODY_TIMEOUT_SECONDS"),
             http_max_connections=env_int(env, 1000, "HTTP_MAX_CONNECTIONS"),
+            http_workers=env_int(env, 1, "HTTP_WORKERS"),
             http_api_keys=api_keys(optional(env, "HTTP_API_KEYS")),
             sqlite_path=Path(text(env, "var/otp.sqlite3", "SQLITE_PATH")),
             outbox_dir=Path(text(env, "var/outbox", "OUTBOX_DIR")),
@@ -399,6 +401,8 @@ class Settings:
         )
         check_exposure(settings.http_host, settings.http_api_keys)
         check_delivery(settings)
+        if not 1 <= settings.http_workers <= 64:
+            raise SettingsError("HTTP_WORKERS must be 1 to 64")
         if settings.uses_shared_state and not settings.hash_keys:
             raise SettingsError(
                 "OTP_HASH_KEYS (or OTP_HASH_KEY) is required when MONGODB_URI or "

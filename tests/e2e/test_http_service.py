@@ -114,3 +114,26 @@ def test_slow_clients_are_cut_off_and_others_are_still_served(tmp_path: Path) ->
         assert _post(service, "/v1/otp/generate", GENERATE)["otpSent"] is True
     finally:
         service.stop()
+
+
+def test_two_workers_share_one_port_and_one_store(tmp_path: Path) -> None:
+    service = start_service(tmp_path, HTTP_WORKERS="2")
+    try:
+        replies = [
+            _post(
+                service,
+                "/v1/otp/generate",
+                {**GENERATE, "clientId": f"w{i}", "recipient": f"w{i}@example.com"},
+            )
+            for i in range(20)
+        ]
+        assert all(r["otpSent"] for r in replies), replies
+        assert len(list(service.outbox.glob("*.eml"))) == 20
+        # Two processes served, on one port, over one SQLite file and one key file.
+        ready = [line for line in service.logs().splitlines() if "http.ready" in line]
+        assert len(ready) == 2, service.logs()[-2000:]
+        code = newest_code(service.outbox)
+        check = {"clientId": "w19", "channel": "MAIL", "otp": code}
+        assert _post(service, "/v1/otp/validate", check)["otpValid"] is True
+    finally:
+        assert service.stop() == 0
