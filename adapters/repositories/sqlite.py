@@ -36,11 +36,9 @@ CREATE TABLE IF NOT EXISTS processed_requests (
 );
 CREATE INDEX IF NOT EXISTS processed_requests_keep_until ON processed_requests (keep_until);
 CREATE TABLE IF NOT EXISTS send_counts (
-    key        TEXT    NOT NULL,
-    bucket     INTEGER NOT NULL,
-    count      INTEGER NOT NULL,
-    keep_until TEXT    NOT NULL,
-    PRIMARY KEY (key, bucket)
+    key        TEXT PRIMARY KEY,
+    buckets    TEXT NOT NULL,
+    keep_until TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS send_counts_keep_until ON send_counts (keep_until);
 """
@@ -51,6 +49,16 @@ async def open_sqlite(path: Path) -> aiosqlite.Connection:
     connection = await aiosqlite.connect(path, isolation_level=None)
     await connection.execute("PRAGMA journal_mode=WAL")
     await connection.execute("PRAGMA busy_timeout=5000")
+    # WAL with synchronous=NORMAL: a commit reaches the OS at once, but the disk only at the
+    # next checkpoint. A crash of the process loses nothing; a power cut may lose the last
+    # moments of changes (a code must then be asked for again). See docs/performance.md.
+    await connection.execute("PRAGMA synchronous=NORMAL")
+    async with connection.execute("PRAGMA table_info(send_counts)") as cursor:
+        columns = {row[1] for row in await cursor.fetchall()}
+    if columns and "buckets" not in columns:
+        # The first layout (one row per bucket). Counts only matter for an hour or a day:
+        # starting them afresh is safe.
+        await connection.execute("DROP TABLE send_counts")
     await connection.executescript(SCHEMA)
     return connection
 

@@ -1,8 +1,8 @@
-"""Send counts in the embedded default's SQLite file: one row per (key, bucket)."""
+"""Send counts in the embedded default's SQLite file: one row per key, its buckets as JSON."""
 
 from __future__ import annotations
 
-import asyncio
+import json
 import sqlite3
 from datetime import datetime
 
@@ -10,46 +10,53 @@ import aiosqlite
 
 from adapters.repositories.documents import instant_text
 from domain.errors import DependencyUnavailable
+from domain.limits import BUCKETS_PER_WINDOW
+
+# One statement: SQLite runs it atomically, also against other processes on the file, and it
+# returns the key's buckets as this very send left them (one round trip, no lock, no transaction).
+ADD = """
+INSERT INTO send_counts (key, buckets, keep_until) VALUES (:key, json_object(:bucket, 1), :keep)
+ON CONFLICT (key) DO UPDATE SET
+    buckets = json_set(
+        buckets, '$."' || :bucket || '"',
+        coalesce(json_extract(buckets, '$."' || :bucket || '"'), 0) + 1
+    ),
+    keep_until = max(keep_until, excluded.keep_until)
+RETURNING buckets
+"""
+REMOVE = """
+UPDATE send_counts SET buckets = json_set(
+    buckets, '$."' || :bucket || '"',
+    max(coalesce(json_extract(buckets, '$."' || :bucket || '"'), 0) - 1, 0)
+) WHERE key = :key
+"""
+PRUNE = "UPDATE send_counts SET buckets = ? WHERE key = ?"
+# A key's row drops the buckets out of its window once it holds this many.
+PRUNE_AT = 2 * BUCKETS_PER_WINDOW
 
 
 class SqliteSendCounters:
-    """``add`` increments and reads back in one write transaction (``BEGIN IMMEDIATE``), so each
-    send sees the count it made, in this process (a lock) and in others sharing the file."""
-
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
-        self._lock = asyncio.Lock()
 
     async def add(self, key: str, bucket: int, keep_until: datetime) -> dict[int, int]:
-        async with self._lock:
-            try:
-                await self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    await self._db.execute(
-                        "INSERT INTO send_counts (key, bucket, count, keep_until)"
-                        " VALUES (?, ?, 1, ?)"
-                        " ON CONFLICT (key, bucket) DO UPDATE SET count = count + 1",
-                        (key, bucket, instant_text(keep_until)),
-                    )
-                    async with self._db.execute(
-                        "SELECT bucket, count FROM send_counts WHERE key = ?", (key,)
-                    ) as cursor:
-                        rows = await cursor.fetchall()
-                finally:
-                    await self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise DependencyUnavailable(
-                    f"The send counts failed: {type(exc).__name__}."
-                ) from None
-        return {int(b): int(n) for b, n in rows}
+        params = {"key": key, "bucket": str(bucket), "keep": instant_text(keep_until)}
+        try:
+            async with self._db.execute(ADD, params) as cursor:
+                row = await cursor.fetchone()
+            buckets = {int(b): int(n) for b, n in json.loads(row[0] if row else "{}").items()}
+            if len(buckets) > PRUNE_AT:
+                # A bucket counts until keep_until: one that old before this one is out.
+                span = keep_until.timestamp() - bucket
+                live = {str(b): n for b, n in buckets.items() if b >= bucket - span}
+                await self._db.execute(PRUNE, (json.dumps(live), key))
+        except sqlite3.Error as exc:
+            raise DependencyUnavailable(f"The send counts failed: {type(exc).__name__}.") from None
+        return buckets
 
     async def remove(self, key: str, bucket: int) -> None:
         try:
-            await self._db.execute(
-                "UPDATE send_counts SET count = count - 1"
-                " WHERE key = ? AND bucket = ? AND count > 0",
-                (key, bucket),
-            )
+            await self._db.execute(REMOVE, {"key": key, "bucket": str(bucket)})
         except sqlite3.Error as exc:
             raise DependencyUnavailable(f"The send counts failed: {type(exc).__name__}.") from None
 
