@@ -14,11 +14,14 @@ from domain.notification import DeliveryResult, Notification
 
 
 def _write_atomically(folder: Path, name: str, data: bytes) -> Path:
-    # Each file holds a live code: readable by the service's own user only (0700 / 0600).
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     final = folder / name
     partial = folder / f".{name}.part"
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except FileNotFoundError:
+        # Each file holds a live code: readable by the service's own user only (0700 / 0600).
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(data)
         handle.flush()

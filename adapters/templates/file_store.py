@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,16 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 class FileTemplateStore:
     """Reads ``<root>/<name>/template.toml`` and ``<root>/<name>/<language>.toml``.
 
-    Parsed files are cached by modification time, so edits show up without a restart.
+    Parsed files are cached, and looked at again (their modification time) at most every
+    ``recheck_seconds``: edits show up within that time, without a restart, and a request does
+    not pay two ``stat`` calls.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, recheck_seconds: float = 2.0) -> None:
         self._root = root
+        self._recheck = recheck_seconds
         self._cache: dict[Path, tuple[int, dict[str, Any]]] = {}
+        self._checked: dict[Path, float] = {}
 
     async def find(self, name: str, language: str) -> NotificationTemplate | None:
         # Names come from requests: only plain names may become paths.
@@ -59,11 +64,16 @@ class FileTemplateStore:
         return sorted(p.stem for p in folder.glob("*.toml") if p.name != META_FILE)
 
     def _read(self, path: Path) -> dict[str, Any] | None:
+        now = time.monotonic()
+        cached = self._cache.get(path)
+        if cached is not None and now - self._checked.get(path, 0.0) < self._recheck:
+            return cached[1]
         try:
             mtime = path.stat().st_mtime_ns
         except OSError:
+            self._cache.pop(path, None)
             return None
-        cached = self._cache.get(path)
+        self._checked[path] = now
         if cached is not None and cached[0] == mtime:
             return cached[1]
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -45,17 +46,21 @@ def test_names_that_are_not_plain_never_become_paths(name: str) -> None:
     assert asyncio.run(BUNDLED.find(name, "en")) is None
 
 
-def test_an_edit_shows_up_without_a_restart(tmp_path: Path) -> None:
+def test_an_edit_shows_up_without_a_restart_after_the_recheck_time(tmp_path: Path) -> None:
     folder = tmp_path / "hello"
     folder.mkdir()
     (folder / "template.toml").write_text('channel = "SMS"\n')
     (folder / "en.toml").write_text('text = "one {{ otpValue }}"\n')
-    store = FileTemplateStore(tmp_path)
+    store = FileTemplateStore(tmp_path, recheck_seconds=0.2)
     first = asyncio.run(store.find("hello", "en"))
     (folder / "en.toml").write_text('text = "two {{ otpValue }}"\n')
     os.utime(folder / "en.toml", ns=(1, 10**18))
+    cached = asyncio.run(store.find("hello", "en"))
+    time.sleep(0.3)
     second = asyncio.run(store.find("hello", "en"))
     assert first is not None and first.text.startswith("one")
+    # Within the recheck time the parsed file is used as it was; after it, the edit shows.
+    assert cached is not None and cached.text.startswith("one")
     assert second is not None and second.text.startswith("two")
 
 
