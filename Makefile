@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format unit faults services services-down bench-store bench-timing clean
+.PHONY: install run test lint format unit faults services services-down bench bench-store bench-timing clean
 
 $(STAMP): pyproject.toml
 	@echo "==> installing the service and its tools into $(VENV) (first run takes a minute)"
@@ -48,6 +48,11 @@ unit: $(STAMP)
 	$(BIN)/pytest tests/unit tests/bdd -m "not kafka and not mongo"
 
 ## Store latency with 1,000 and 50,000 ledgers, MongoDB-wire server and SQLite (about a minute).
+## The service against the limits of its own dependencies (about 9 minutes): figures, JSON, plot.
+bench: $(STAMP)
+	@$(BIN)/python -m pip install --quiet --editable '.[dev,bench]'
+	$(BIN)/python bench/run.py
+
 ## How long validate takes for a missing, an expired and a wrong code (with and without the floor).
 bench-timing: $(STAMP)
 	$(BIN)/python bench/validate_timing.py

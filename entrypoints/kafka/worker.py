@@ -52,6 +52,8 @@ T = TypeVar("T")
 # Stored for a dead-lettered record that had nobody to answer, so a redelivery is skipped.
 DEAD_LETTERED = {"deadLettered": True}
 POLL_SECONDS = 0.1
+# How long the records in flight may stay at KAFKA_MAX_IN_FLIGHT before the partitions pause.
+PAUSE_AFTER_SECONDS = 1.0
 COMMIT_EVERY_SECONDS = 0.5
 PROBE_EVERY_SECONDS = 1.0
 PROBE_TIMEOUT_SECONDS = 2.0
@@ -100,6 +102,7 @@ class KafkaWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._paused = False
+        self._full_since: float | None = None
         self._reassigned = False
         self._throttle = ThrottledLog()
         self._last_commit = 0.0
@@ -161,16 +164,32 @@ class KafkaWorker:
     async def _poll_once(self, consumer: Consumer) -> None:
         in_flight = len(self._tasks)
         limit = self._settings.max_in_flight
-        # Back-pressure by pausing the partitions, never by not polling: a worker that stops
-        # polling for max.poll.interval.ms is evicted from the group. Resume at half, so a
-        # busy worker does not flap between the two.
+        if in_flight >= limit and not self._paused:
+            # In a burst, room comes back within milliseconds: wait for it. Pausing at once
+            # made each burst pause and resume the partitions over and over, every cycle
+            # waiting out a whole poll interval on the paused partitions (90 records a second
+            # where 430 were possible).
+            await asyncio.wait(
+                set(self._tasks), timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+            now = time.monotonic()
+            if len(self._tasks) < limit:
+                self._full_since = None
+                return
+            self._full_since = self._full_since or now
+            if now - self._full_since < PAUSE_AFTER_SECONDS:
+                return
+        # Still full after that (a dependency is down): back-pressure by pausing the
+        # partitions, never by not polling, or the group evicts a worker that stops polling
+        # for max.poll.interval.ms. Resume at half, so a busy worker does not flap.
         wanted = self._paused
-        if in_flight >= limit:
+        if len(self._tasks) >= limit:
             wanted = True
-        elif in_flight <= limit // 2:
+        elif len(self._tasks) <= limit // 2:
             wanted = False
-        self._pause(consumer, wanted)
-        free = max(1, min(limit - in_flight, 100))
+            self._full_since = None
+        await self._pause(consumer, wanted)
+        free = max(1, min(limit - len(self._tasks), 100))
         records = await asyncio.to_thread(_fetch, consumer, free, POLL_SECONDS)
         for record in records:
             error = record.error()
@@ -181,16 +200,21 @@ class KafkaWorker:
                 continue
             self._start(record)
 
-    def _pause(self, consumer: Consumer, paused: bool) -> None:
+    async def _pause(self, consumer: Consumer, paused: bool) -> None:
         """Pauses or resumes the whole assignment. Applied again after every rebalance:
-        librdkafka keeps a partition paused across a rebalance that gives it back."""
+        librdkafka keeps a partition paused across a rebalance that gives it back. In a
+        thread: librdkafka's pause and resume wait for its own threads."""
         if paused == self._paused and not self._reassigned:
             return
-        assigned = consumer.assignment()
-        if paused:
-            consumer.pause(assigned)
-        else:
-            consumer.resume(assigned)
+
+        def apply() -> None:
+            assigned = consumer.assignment()
+            if paused:
+                consumer.pause(assigned)
+            else:
+                consumer.resume(assigned)
+
+        await asyncio.to_thread(apply)
         self._paused, self._reassigned = paused, False
         log.debug("kafka.paused" if paused else "kafka.resumed", in_flight=len(self._tasks))
 
