@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import attrs
@@ -52,12 +53,16 @@ class SendLimits:
         return [c for c in checks if c[1].enabled]
 
     async def admit(self, recipient: Recipient, caller: str, now: datetime) -> list[Taken]:
-        """Counts one send under every cap, or none and raises ``RateLimited``."""
-        taken: list[Taken] = []
-        for key, cap, reason in self._checks(recipient, caller):
-            bucket = cap.bucket_of(now)
-            buckets = await self._counters.add(key, bucket, cap.keep_until(bucket))
-            taken.append(Taken(key, bucket))
+        """Counts one send under every cap, or none and raises ``RateLimited``. The counts are
+        taken at once (one round trip for all caps), then the ones taken are given back if any
+        cap is over."""
+        checks = self._checks(recipient, caller)
+        taken = [Taken(key, cap.bucket_of(now)) for key, cap, _ in checks]
+        counted = await asyncio.gather(
+            *(self._counters.add(t.key, t.bucket, cap.keep_until(t.bucket))
+              for t, (_, cap, _) in zip(taken, checks, strict=True))
+        )  # fmt: skip
+        for (key, cap, reason), buckets in zip(checks, counted, strict=True):
             wait = cap.retry_after(buckets, now)
             if wait is not None:
                 await self.give_back(taken)

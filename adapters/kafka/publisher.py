@@ -47,7 +47,9 @@ class KafkaMessagePublisher:
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._producer = Producer(
-            {"enable.idempotence": True, "acks": "all", "linger.ms": 2, **config}
+            # linger.ms 0: a reply leaves at once (the engine waits for it); records still go
+            # in batches while earlier ones are on their way.
+            {"enable.idempotence": True, "acks": "all", "linger.ms": 0, **config}
         )
         self._running = True
         self._poller = threading.Thread(target=self._poll, name="kafka-producer", daemon=True)
