@@ -130,7 +130,7 @@ class GenerateOtp:
         template.check_parameters(parameters)
         message = self._renderer.render(template, parameters)
         client = self._pseudonyms.of(request.client_id)
-        otp, issuance = await self._begin(
+        otp, issuance, ledger = await self._begin(
             request, code, _otp_id(command.request_id), canonical_context(context)
         )
         if issuance is Issuance.DELIVERED:
@@ -151,11 +151,11 @@ class GenerateOtp:
             try:
                 await self._limits.admit(request.recipient, command.caller, self._clock.now())
             except RateLimited:
-                await self._settle(request, otp.id, OtpLedger.cancel)
+                await self._settle(request, otp.id, OtpLedger.cancel, ledger)
                 raise
         delivery = await self._delivery.send(notification, forward=template.forward_on_kafka)
         await self._settle(
-            request, otp.id, OtpLedger.confirm if delivery.delivered else OtpLedger.fail
+            request, otp.id, OtpLedger.confirm if delivery.delivered else OtpLedger.fail, ledger
         )
         log.info(
             "otp.generated",
@@ -196,8 +196,10 @@ class GenerateOtp:
 
     async def _begin(
         self, request: OtpRequest, code: str, otp_id: str, context: str
-    ) -> tuple[OneTimePassword, Issuance]:
-        """Records the code as pending (compare-and-set), or finds it already issued."""
+    ) -> tuple[OneTimePassword, Issuance, OtpLedger]:
+        """Records the code as pending (compare-and-set), or finds it already issued; returns
+        the ledger as saved, so the delivery's outcome can be recorded without reading it
+        again (a later writer makes that save stale, and it is then read again)."""
         code_hash = self._hasher.hash(
             code, client_id=request.client_id, channel=request.channel, context=context
         )
@@ -219,16 +221,22 @@ class GenerateOtp:
             )
             issuance = ledger.begin(otp, self._policy, now)
             if issuance is not Issuance.SEND:
-                return otp, issuance
+                return otp, issuance, ledger
             try:
                 await self._repository.save(ledger)
             except StaleLedger:
                 await back_off(attempt)
                 continue
-            return otp, issuance
+            return otp, issuance, ledger
         raise DependencyUnavailable("Too many simultaneous requests for this client; try again.")
 
-    async def _settle(self, request: OtpRequest, otp_id: str, change: Settlement) -> None:
+    async def _settle(
+        self,
+        request: OtpRequest,
+        otp_id: str,
+        change: Settlement,
+        known: OtpLedger | None = None,
+    ) -> None:
         """Records the delivery's outcome: the code goes live, or is dropped as failed.
 
         The provider has already acted, so a store that is briefly unavailable is waited for
@@ -236,17 +244,21 @@ class GenerateOtp:
         """
         for attempt in range(SETTLE_TRIES):
             try:
-                await self._settle_once(request, otp_id, change)
+                await self._settle_once(request, otp_id, change, known)
                 return
             except DependencyUnavailable:
                 if attempt == SETTLE_TRIES - 1:
                     raise
+                known = None
                 await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
 
-    async def _settle_once(self, request: OtpRequest, otp_id: str, change: Settlement) -> None:
+    async def _settle_once(
+        self, request: OtpRequest, otp_id: str, change: Settlement, known: OtpLedger | None
+    ) -> None:
         for attempt in range(SAVE_TRIES * 10):
             now = self._clock.now()
-            ledger = await self._repository.get(request.client_id, request.channel)
+            ledger = known or await self._repository.get(request.client_id, request.channel)
+            known = None
             if ledger is None:
                 return
             if not change(ledger, otp_id, self._policy, now):

@@ -299,12 +299,15 @@ class KafkaWorker:
             record.timestamp()[1],
         )  # fmt: skip
         try:
-            reply = await self._retry(self._replies.recall, rid)
-            if reply is None:
-                reply = await self._answer(record, prepared, route, headers, rid)
-                await self._retry(self._replies.remember, rid, reply)
+            kept = await self._retry(self._replies.recall, rid)
+            reply = kept or await self._answer(record, prepared, route, headers, rid)
+            # Keeping the reply and sending it run side by side: a crash between the two is
+            # answered the same way on redelivery either way (the ledger knows this request's
+            # code and its use), so neither needs to wait for the other.
+            steps = [] if kept is not None else [self._retry(self._replies.remember, rid, reply)]
             if reply != DEAD_LETTERED:
-                await self._publish_reply(record, route, headers, reply)
+                steps.append(self._publish_reply(record, route, headers, reply))
+            await asyncio.gather(*steps)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - permanent for this record: give it up
