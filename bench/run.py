@@ -757,17 +757,11 @@ def bench_kafka(seconds: float, workdir: Path, results: dict[str, Any]) -> None:
                     results[f"kafka_rss_at_rest_mb_{workers}"] = service.sample()
                     count = int(150 * seconds)
                     say(f"Kafka generate, {workers} process(es), {count} requests at once")
-                    generate_in = topics["KAFKA_TOPIC_OTP_GENERATE_IN"]
-                    bodies = kafka_generate_bodies(tag, count)
-                    generate = with_cpu(
-                        service,
-                        _async(
-                            partial(kafka_run, bootstrap, replies, generate_in, bodies, None, 120)
-                        ),
-                    )
+                    generate = kafka_burst(
+                        service, bootstrap, replies, topics["KAFKA_TOPIC_OTP_GENERATE_IN"],
+                        kafka_generate_bodies(tag, count),
+                    )  # fmt: skip
                     results[f"kafka_generate_{workers}"] = generate
-                    cpu = generate["cpu_ms_per_request"]
-                    say(f"  {generate['rate']:.0f} req/s, {cpu:.2f} ms CPU")
                     received = sink.codes
                     codes = [(f"{tag}{i}", received.get(f"{tag}{i}")) for i in range(count)]
                     checks = [
@@ -776,16 +770,10 @@ def bench_kafka(seconds: float, workdir: Path, results: dict[str, Any]) -> None:
                         if code
                     ]
                     say(f"Kafka validate, {workers} process(es), {len(checks)} requests at once")
-                    validate_in = topics["KAFKA_TOPIC_OTP_VALIDATE_IN"]
-                    validate = with_cpu(
-                        service,
-                        _async(
-                            partial(kafka_run, bootstrap, replies, validate_in, checks, None, 120)
-                        ),
+                    validate = kafka_burst(
+                        service, bootstrap, replies, topics["KAFKA_TOPIC_OTP_VALIDATE_IN"], checks
                     )
                     results[f"kafka_validate_{workers}"] = validate
-                    cpu = validate["cpu_ms_per_request"]
-                    say(f"  {validate['rate']:.0f} req/s, {cpu:.2f} ms CPU")
                     if workers == 1:
                         curve = []
                         for label, rate in (
@@ -828,6 +816,20 @@ def bench_kafka(seconds: float, workdir: Path, results: dict[str, Any]) -> None:
         f"  generate {results['ceiling_mongo']['generate_rate']:.0f}/s, "
         f"validate {results['ceiling_mongo']['validate_rate']:.0f}/s"
     )
+
+
+def kafka_burst(
+    service: Service,
+    bootstrap: str,
+    replies: Replies,
+    topic: str,
+    bodies: list[tuple[bytes, dict[str, Any]]],
+) -> dict[str, Any]:
+    """All the requests at once; throughput and the service's CPU per request."""
+    run = partial(kafka_run, bootstrap, replies, topic, bodies, None, 120)
+    result = with_cpu(service, _async(run))
+    say(f"  {result['rate']:.0f} req/s, {result['cpu_ms_per_request']:.2f} ms CPU")
+    return result
 
 
 def _async(function: Callable[[], dict[str, Any]]) -> Callable[[], Awaitable[dict[str, Any]]]:
@@ -1075,13 +1077,12 @@ def plot(results: dict[str, Any], path: Path) -> bool:
             "MongoDB ops (gen)": results["ceiling_mongo"]["generate_rate"],
             "SMTP loop": results["ceiling_smtp"]["rate"],
         }
-    colours = [
-        "tab:blue" if not n[0].islower() or n.startswith(("HTTP", "Kafka")) else "tab:grey"
-        for n in bars
-    ]
+    service = {"HTTP generate", "HTTP validate", "Kafka generate"}
+    colours = ["tab:blue" if name in service else "tab:grey" for name in bars]
     right.barh(list(bars), list(bars.values()), color=colours)
+    right.set_xscale("log")
     right.set_xlabel("requests (or operations) per second")
-    right.set_title("Service beside its ceilings")
+    right.set_title("Service (blue) beside its ceilings (grey)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     return True
@@ -1093,7 +1094,13 @@ def main() -> None:
     parser.add_argument("--soak", type=float, default=300.0, help="soak length (0: none)")
     parser.add_argument("--quick", action="store_true", help="3 s phases, 60 s soak")
     parser.add_argument("--no-kafka", action="store_true", help="HTTP and its ceilings only")
+    parser.add_argument("--report", action="store_true", help="table and plot of the last run")
     arguments = parser.parse_args()
+    if arguments.report:
+        last = json.loads((OUT / "results.json").read_text())
+        plot(last, OUT / "latency.png")
+        print("\n".join(report(last)))
+        return
     seconds, soak = (3.0, 60.0) if arguments.quick else (arguments.seconds, arguments.soak)
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
