@@ -4,6 +4,8 @@ uvicorn closes idle keep-alive connections, but a client that sends its headers 
 time holds a connection (and a file descriptor) for as long as it likes. Here each connection
 must complete a request's headers within ``header_timeout`` of opening, or of the previous
 response; otherwise it is closed.
+
+The protocol is uvicorn's httptools one (a C parser) where httptools is installed, else h11.
 """
 
 from __future__ import annotations
@@ -13,13 +15,20 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-def with_header_timeout(header_timeout: float) -> type[H11Protocol]:
-    class HeaderTimeoutProtocol(H11Protocol):
+    FAST_PROTOCOL: type[Any] = HttpToolsProtocol
+except ImportError:  # pragma: no cover - httptools is a dependency; h11 still works without it
+    FAST_PROTOCOL = H11Protocol
+
+
+def with_header_timeout(header_timeout: float, base: type[Any] = FAST_PROTOCOL) -> type[Any]:
+    class HeaderTimeoutProtocol(base):  # type: ignore[misc]
         _deadline: asyncio.TimerHandle | None = None
         _cycle_seen: Any = None
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
             self._arm()
 
@@ -27,17 +36,22 @@ def with_header_timeout(header_timeout: float) -> type[H11Protocol]:
             self._disarm()
             super().connection_lost(exc)
 
-        def handle_events(self) -> None:
-            super().handle_events()
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            self._headers_in()
+
+        def on_response_complete(self) -> None:
+            # Armed first: the base may start a pipelined request at once, which disarms it.
+            if not self.transport.is_closing():
+                self._arm()
+            super().on_response_complete()
+            self._headers_in()
+
+        def _headers_in(self) -> None:
             if self.cycle is not None and self.cycle is not self._cycle_seen:
                 # A request's headers are in: the body has its own timeout, in the app.
                 self._cycle_seen = self.cycle
                 self._disarm()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if not self.transport.is_closing():
-                self._arm()
 
         def _arm(self) -> None:
             self._disarm()
