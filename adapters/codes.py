@@ -72,10 +72,6 @@ class HmacCodeHasher:
         self._oldest = keys[-1]
         self._keys = {k.id: k.secret for k in keys}
 
-    @property
-    def active_key_id(self) -> str:
-        return self._active.id
-
     def derived_key(self, purpose: str) -> bytes:
         """A separate key for another use of the same secret (e.g. deriving codes)."""
         return hmac.new(self._oldest.secret, purpose.encode(), hashlib.sha256).digest()

@@ -64,18 +64,17 @@ _STATUS_OF_ERROR: tuple[tuple[type[OtpError], Status], ...] = (
     (UnsupportedChannel, Status.INVALID),
     (TemplateNotFound, Status.INVALID),
     (TemplateParameterMissing, Status.INVALID),
+    (OtpMismatch, Status.NOT_VALID),
+    (OtpExpired, Status.NOT_VALID),
+    (OtpAttemptsExceeded, Status.NOT_VALID),
+    (OtpNotFound, Status.NOT_VALID),
 )
 
 
 def refused(error: OtpError) -> Outcome:
     """The outcome of a rule that refused the request (raised inside the domain)."""
     status = next((s for kind, s in _STATUS_OF_ERROR if isinstance(error, kind)), None)
-    if status is None:
-        status = Status.NOT_VALID if isinstance(error, _NOT_VALID) else Status.UNAVAILABLE
-    return Outcome(status=status, error=error)
-
-
-_NOT_VALID = (OtpMismatch, OtpExpired, OtpAttemptsExceeded, OtpNotFound)
+    return Outcome(status=status or Status.UNAVAILABLE, error=error)
 
 
 def judged(verdict: Verdict, retry_after_seconds: int | None = None) -> Outcome:

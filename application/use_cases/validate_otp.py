@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from collections.abc import Mapping
 from datetime import timedelta
@@ -45,6 +44,14 @@ class ValidateOtpCommand:
     context: Mapping[str, object] | None = None
     # When given, must be the address the code was sent to.
     recipient: str | None = None
+
+
+def _judged_state(ledger: OtpLedger) -> tuple[object, ...]:
+    """What a try can change: the live code and the account's wrong tries (a cheap snapshot to
+    tell whether the ledger must be saved, instead of a deep copy on every validation)."""
+    current = ledger.current
+    code = (current.state, current.attempts_left, current.used_by) if current else None
+    return code, tuple(ledger.wrong_tries), ledger.consecutive_failures, ledger.locked
 
 
 def recipient_ref(pseudonyms: Pseudonyms, channel: Channel, address: str) -> str:
@@ -121,12 +128,12 @@ class ValidateOtp:
                 candidate, client_id=command.client_id, channel=channel, key_id=key_id,
                 context=context,
             )  # fmt: skip
-            before = copy.deepcopy(ledger)
+            before = _judged_state(ledger)
             now = self._clock.now()
             verdict = ledger.verify(
                 candidate_hash, now, command.request_id, recipient, self._policy
             )
-            if ledger.version and ledger != before:
+            if ledger.version and _judged_state(ledger) != before:
                 try:
                     await self._repository.save(ledger)
                 except StaleLedger:
