@@ -6,7 +6,6 @@ COPY domain domain
 COPY application application
 COPY adapters adapters
 COPY entrypoints entrypoints
-COPY templates templates
 RUN pip install --no-cache-dir . && useradd --system --home /app otp && chown -R otp /app
 USER otp
 ENV HTTP_HOST=0.0.0.0 LOG_FORMAT=json

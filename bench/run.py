@@ -41,6 +41,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from adapters.templates.file_store import BUNDLED_TEMPLATES
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -125,7 +127,7 @@ class Service:
         self.peak_rss = 0.0
 
     def wait_ready(self, timeout: float = 60) -> None:
-        import httpx2 as httpx
+        import httpx
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -337,7 +339,7 @@ def embedded_env(workdir: Path) -> dict[str, str]:
     return {
         "SQLITE_PATH": str(workdir / "otp.sqlite3"),
         "OUTBOX_DIR": str(workdir / "outbox"),
-        "TEMPLATES_DIR": str(ROOT / "templates"),
+        "TEMPLATES_DIR": str(BUNDLED_TEMPLATES),
         "OTP_HASH_KEY_FILE": str(workdir / "hash.key"),
     }
 

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from adapters.templates.file_store import BUNDLED_TEMPLATES
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from entrypoints import dispatch  # noqa: E402
@@ -37,7 +39,7 @@ def _settings(folder: Path, floor_ms: int, ttl: int) -> Settings:
         {
             "SQLITE_PATH": str(folder / "otp.sqlite3"),
             "OUTBOX_DIR": str(folder / "outbox"),
-            "TEMPLATES_DIR": str(ROOT / "templates"),
+            "TEMPLATES_DIR": str(BUNDLED_TEMPLATES),
             "OTP_HASH_KEY_FILE": str(folder / "hash.key"),
             "OTP_VALIDATE_FAILURE_FLOOR_MS": str(floor_ms),
             "OTP_TTL_SECONDS": str(ttl),

@@ -68,9 +68,17 @@ def main() -> None:
     help="Processes sharing the port and the consumer group (overrides HTTP_WORKERS).",
 )
 @click.option("--reuse-port", is_flag=True, hidden=True, help="Set by --workers for each worker.")
-def serve(host: str | None, port: int | None, workers: int | None, reuse_port: bool) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse to start when a reply topic is outside ENGINE_TOPIC_PATTERN (else a warning).",
+)
+def serve(
+    host: str | None, port: int | None, workers: int | None, reuse_port: bool, strict: bool
+) -> None:
     """Serve the HTTP API (and the Kafka consumer) until SIGTERM or Ctrl-C."""
     settings = _settings()
+    _check_reply_topics(settings, strict)
     if host is not None:
         try:
             check_exposure(host, settings.http_api_keys)
@@ -107,6 +115,22 @@ def serve(host: str | None, port: int | None, workers: int | None, reuse_port: b
     server.run(sockets=sockets)
     if supervisor.failed is not None:
         raise SystemExit(f"otp serve: {supervisor.failed}")
+
+
+def _check_reply_topics(settings: Settings, strict: bool) -> None:
+    """The engine only listens on topics matching its pattern: a reply sent elsewhere is lost."""
+    if settings.kafka is None:
+        return
+    unread = settings.kafka.unread_reply_topics()
+    if not unread:
+        return
+    message = (
+        f"reply topics {', '.join(unread)} do not match ENGINE_TOPIC_PATTERN "
+        f"({settings.kafka.engine_topic_pattern}): the engine would never read their replies"
+    )
+    if strict:
+        raise click.UsageError(message)
+    log.warning("kafka.reply_topic_unread", topics=unread, detail=message)
 
 
 class GracefulServer(uvicorn.Server):
@@ -331,3 +355,14 @@ def render(name: str, language: str | None, data: str | None) -> None:
     if message.html is not None:
         parts += ["", "--- HTML ---", message.html.strip()]
     click.echo("\n".join(parts))
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["openapi", "asyncapi"]))
+def contract(kind: str) -> None:
+    """Print the OpenAPI (HTTP) or AsyncAPI (Kafka) document as JSON (docs/*.json)."""
+    from entrypoints.http import openapi
+    from entrypoints.kafka import asyncapi
+
+    document = openapi.document() if kind == "openapi" else asyncapi.document()
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))

@@ -13,7 +13,7 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 import attrs
-import httpx2 as httpx
+import httpx
 import structlog
 from dependency_injector import containers, providers
 from pymongo.asynchronous.database import AsyncDatabase
@@ -44,6 +44,7 @@ from adapters.recipients import LibraryRecipientValidator
 from adapters.repositories.sqlite import SqliteOtpRepository, open_sqlite
 from adapters.repositories.sqlite_counters import SqliteSendCounters
 from adapters.repositories.sqlite_processed import SqliteProcessedRequests
+from adapters.telemetry import open_telemetry
 from adapters.templates.file_store import FileTemplateStore
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
 from application.idempotency import IdempotentReplies
@@ -187,6 +188,8 @@ class Adapters(containers.DeclarativeContainer):
     gateways = providers.DependenciesContainer()
 
     storage = providers.Callable(storage_kind, config.mongodb_uri)
+    # Metrics and spans of this process (tests override it with an in-memory span exporter).
+    telemetry = providers.Resource(open_telemetry, config.otlp_traces)
     clock = providers.Singleton(SystemClock)
     hasher = providers.Singleton(build_hasher, config.hash_keys, config.hash_key_file)
     # Per-request codes must be the same in every worker, so their key comes from the shared one.
@@ -261,7 +264,7 @@ class Adapters(containers.DeclarativeContainer):
         ),
         none=providers.Object(None),
     )
-    delivery = providers.Singleton(ChannelRouter, channels, forward)
+    delivery = providers.Singleton(ChannelRouter, channels, forward, telemetry)
 
 
 class UseCases(containers.DeclarativeContainer):

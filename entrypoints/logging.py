@@ -1,4 +1,9 @@
-"""structlog set-up: JSON lines for machines, or a readable console; one call at start-up."""
+"""structlog set-up: JSON lines for machines, or a readable console; one call at start-up.
+
+The service's own lines and the standard library's (uvicorn, librdkafka through
+confluent-kafka) go through the same processors, so every line has the same shape and carries
+the request's correlation (bound with structlog's context variables in each entrypoint).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,9 @@ import logging
 import sys
 
 import structlog
+
+# The longest correlation value a log line takes from a request (ids the caller chose).
+MAX_CORRELATION_CHARS = 128
 
 
 def configure_logging(*, log_format: str = "console", level: str = "INFO") -> None:
@@ -16,21 +24,39 @@ def configure_logging(*, log_format: str = "console", level: str = "INFO") -> No
             colors=False, exception_formatter=structlog.dev.plain_traceback
         )
     )
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        # Plain tracebacks only: pretty formatters print local variables, which may hold a code.
+        structlog.processors.format_exc_info if log_format == "json" else _identity,
+    ]
+    numeric = logging.getLevelNamesMapping().get(level, logging.INFO)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            # Plain tracebacks only: pretty formatters print local variables, which may hold a code.
-            structlog.processors.format_exc_info if log_format == "json" else _identity,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping().get(level, logging.INFO)
-        ),
+        processors=[*shared, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric)
+
+
+def loggable(value: object) -> object:
+    """A correlation value for a log line: a number or short text, never a structure."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, str):
+        return value[:MAX_CORRELATION_CHARS]
+    return type(value).__name__
 
 
 def _identity(

@@ -10,6 +10,7 @@ import attrs
 import structlog
 
 from adapters.kafka.admin import ensure_topics
+from adapters.telemetry import Telemetry
 from application.idempotency import IdempotentReplies
 from application.ports import OtpRepository
 from application.use_cases.generate_otp import GenerateOtp
@@ -39,6 +40,8 @@ class Services:
     purge: PurgeExpired
     # Replies kept by request id (Kafka redeliveries, HTTP Idempotency-Key).
     replies: IdempotentReplies
+    # This process's metrics and spans (/metrics reads its registry).
+    telemetry: Telemetry
     # The Kafka consumer, when one runs: the service is not ready once it has stopped.
     background: asyncio.Task[None] | None = None
     worker: KafkaWorker | None = None
@@ -86,6 +89,7 @@ async def _services(container: Container) -> Services:
         repository=repository,
         purge=await resolve(use_cases_of(container).purge_expired),
         replies=await resolve(use_cases_of(container).idempotent_replies),
+        telemetry=await resolve(adapters_of(container).telemetry),
     )
 
 
@@ -114,6 +118,7 @@ async def serving(
             replies=services.replies,
             publisher=await resolve(gateways_of(container).kafka_publisher),
             grace_seconds=settings.shutdown_grace_seconds,
+            telemetry=services.telemetry,
         )
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop), name="kafka-worker")

@@ -13,6 +13,7 @@ from pathlib import Path
 import attrs
 
 from adapters.codes import MIN_KEY_BYTES, NamedKey
+from adapters.templates.file_store import BUNDLED_TEMPLATES
 from domain.policy import OtpPolicy
 from entrypoints.abuse_settings import AbuseSettings
 from entrypoints.delivery_settings import DeliverySettings
@@ -35,6 +36,10 @@ class KafkaSettings:
     max_in_flight: int = 64
     assignor: str = "roundrobin"
     metadata_refresh_ms: int = 5000
+    # The engine reads only topics matching this; reply topics outside it would go unread.
+    engine_topic_pattern: str = r"ai\.flowx\.engine\.receive\..*"
+    # How often librdkafka reports the consumer lag (otp_kafka_consumer_lag); 0 turns it off.
+    statistics_interval_ms: int = 5000
     create_topics: bool = False
     topic_partitions: int = -1
     topic_replication_factor: int = -1
@@ -70,6 +75,12 @@ class KafkaSettings:
             metadata_refresh_ms=env_int(
                 env, defaults.metadata_refresh_ms, "KAFKA_METADATA_REFRESH_MS"
             ),
+            engine_topic_pattern=_pattern(
+                text(env, defaults.engine_topic_pattern, "ENGINE_TOPIC_PATTERN")
+            ),
+            statistics_interval_ms=env_int(
+                env, defaults.statistics_interval_ms, "KAFKA_STATISTICS_INTERVAL_MS"
+            ),
             create_topics=env_bool(env, defaults.create_topics, "KAFKA_CREATE_TOPICS"),
             topic_partitions=env_int(env, defaults.topic_partitions, "KAFKA_TOPIC_PARTITIONS"),
             topic_replication_factor=env_int(
@@ -77,6 +88,12 @@ class KafkaSettings:
             ),
             security=kafka_security(env),
         )
+
+    def unread_reply_topics(self) -> list[str]:
+        """Reply topics the engine would never read: outside ENGINE_TOPIC_PATTERN."""
+        pattern = re.compile(self.engine_topic_pattern)
+        replies = (self.generate_out, self.validate_out)
+        return [topic for topic in replies if pattern.fullmatch(topic) is None]
 
     @property
     def own_topics(self) -> tuple[str, ...]:
@@ -253,15 +270,17 @@ def check_exposure(host: str, keys: tuple[ApiKey, ...]) -> None:
         )
 
 
-def template_store_kind(env: Mapping[str, str], templates_dir: Path, mongo: bool) -> str:
-    """``TEMPLATE_STORE``, or by default the folder when it exists, else MongoDB when configured.
+def template_store_kind(env: Mapping[str, str], templates_dir: Path | None, mongo: bool) -> str:
+    """``TEMPLATE_STORE``; by default the folder TEMPLATES_DIR names when it exists, else MongoDB
+    when configured, else the templates bundled with the package.
 
     Codes and templates are separate ports: keeping codes in MongoDB does not force templates
     there, and templates in MongoDB do not need codes there either (both need MONGODB_URI).
     """
     chosen = optional(env, "TEMPLATE_STORE")
     if chosen is None:
-        return "mongo" if mongo and not templates_dir.is_dir() else "files"
+        named = templates_dir is not None and templates_dir.is_dir()
+        return "mongo" if mongo and not named else "files"
     kind = chosen.strip().lower()
     if kind not in TEMPLATE_STORES:
         raise SettingsError(f"TEMPLATE_STORE must be one of {', '.join(TEMPLATE_STORES)}")
@@ -293,6 +312,21 @@ def check_delivery(settings: Settings) -> None:
         )
 
 
+def _pattern(raw: str) -> str:
+    try:
+        re.compile(raw)
+    except re.error as exc:
+        raise SettingsError(f"ENGINE_TOPIC_PATTERN is not a regular expression: {exc}") from None
+    return raw
+
+
+def otlp_configured(env: Mapping[str, str]) -> bool:
+    """Traces are exported only when a collector is named (the OpenTelemetry variables; the
+    exporter reads the rest of its OTEL_EXPORTER_OTLP_* settings itself)."""
+    endpoint = optional(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+    return endpoint is not None and text(env, "otlp", "OTEL_TRACES_EXPORTER").lower() != "none"
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     policy: OtpPolicy
@@ -307,7 +341,7 @@ class Settings:
     http_api_keys: tuple[ApiKey, ...] = attrs.field(default=(), repr=False)
     sqlite_path: Path = Path("var/otp.sqlite3")
     outbox_dir: Path = Path("var/outbox")
-    templates_dir: Path = Path("templates")
+    templates_dir: Path = BUNDLED_TEMPLATES
     template_store: str = attrs.field(
         default="files", validator=attrs.validators.in_(TEMPLATE_STORES)
     )
@@ -330,6 +364,8 @@ class Settings:
     processed_ttl: timedelta = timedelta(days=1)
     purge_interval_seconds: float = 60.0
     shutdown_grace_seconds: float = 30.0
+    # Spans go to an OTLP collector when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set.
+    otlp_traces: bool = False
 
     @property
     def uses_shared_state(self) -> bool:
@@ -362,7 +398,8 @@ class Settings:
             if isinstance(exc, SettingsError):
                 raise
             raise SettingsError(f"OTP policy out of range: {exc}") from None
-        templates_dir = Path(text(env, "templates", "TEMPLATES_DIR"))
+        folder = optional(env, "TEMPLATES_DIR")
+        templates_dir = Path(folder) if folder is not None else BUNDLED_TEMPLATES
         mongodb_uri = optional(env, "MONGODB_URI", "SPRING_DATA_MONGODB_URI")
         settings = cls(
             policy=policy,
@@ -378,7 +415,9 @@ class Settings:
             sqlite_path=Path(text(env, "var/otp.sqlite3", "SQLITE_PATH")),
             outbox_dir=Path(text(env, "var/outbox", "OUTBOX_DIR")),
             templates_dir=templates_dir,
-            template_store=template_store_kind(env, templates_dir, mongodb_uri is not None),
+            template_store=template_store_kind(
+                env, templates_dir if folder is not None else None, mongodb_uri is not None
+            ),
             hash_keys=hash_keys(env),
             hash_key_file=Path(text(env, "var/otp-hash.key", "OTP_HASH_KEY_FILE")),
             mail_from_address=text(
@@ -398,6 +437,7 @@ class Settings:
             processed_ttl=timedelta(seconds=env_int(env, 86400, "PROCESSED_REQUEST_TTL_SECONDS")),
             purge_interval_seconds=env_int(env, 60, "PURGE_INTERVAL_SECONDS"),
             shutdown_grace_seconds=env_int(env, 30, "SHUTDOWN_GRACE_SECONDS"),
+            otlp_traces=otlp_configured(env),
         )
         check_exposure(settings.http_host, settings.http_api_keys)
         check_delivery(settings)

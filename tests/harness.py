@@ -8,6 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from dependency_injector import providers
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from adapters.channels.memory import RecordingChannel
 from adapters.clock import ManualClock
@@ -15,6 +17,7 @@ from adapters.codes import HmacCodeHasher, NamedKey
 from adapters.repositories.memory import InMemoryOtpRepository
 from adapters.repositories.memory_counters import InMemorySendCounters
 from adapters.repositories.memory_processed import InMemoryProcessedRequests
+from adapters.telemetry import Telemetry
 from adapters.templates.memory_store import InMemoryTemplateStore
 from application.ports import NotificationChannel, OtpRepository
 from domain.channel import Channel
@@ -110,6 +113,11 @@ class Harness:
             Channel.SMS: self.sms,
         }
         self.hasher = HmacCodeHasher([NamedKey.unnamed(TEST_KEY)])
+        # Spans end up here as they finish; metrics in this registry of the harness's own.
+        self.spans = InMemorySpanExporter()
+        self.telemetry = Telemetry.create(
+            processor=SimpleSpanProcessor(self.spans), processes=False
+        )
         self.use_repository(repository or InMemoryOtpRepository())
 
     def settings(self) -> Settings:
@@ -131,6 +139,7 @@ class Harness:
             "channels": self.channels,
             "codes": self.codes,
             "hasher": self.hasher,
+            "telemetry": self.telemetry,
         }
         self.adapters = adapters_of(self.container)
         self.use_cases = use_cases_of(self.container)

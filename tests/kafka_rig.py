@@ -48,6 +48,7 @@ class WorkerRig:
                 validate=self.harness.validate_use_case,
                 replies=self.harness.replies,
                 publisher=publisher,
+                telemetry=self.harness.telemetry,
             )
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(stop))

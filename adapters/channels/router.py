@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from adapters.telemetry import Telemetry
 from application.ports import NotificationChannel
 from domain.channel import Channel
 from domain.errors import DeliveryFailed, UnsupportedChannel
@@ -18,8 +22,10 @@ class ChannelRouter:
         self,
         channels: Mapping[Channel, NotificationChannel],
         forward: NotificationChannel | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._channels = channels
+        self._telemetry = telemetry or Telemetry.create(processes=False)
         # Where templates flagged "forward on Kafka" go instead of their channel.
         self._forward = forward
 
@@ -27,7 +33,27 @@ class ChannelRouter:
         self._route(channel, forward)
 
     async def send(self, notification: Notification, *, forward: bool) -> DeliveryResult:
-        return await self._route(notification.recipient.channel, forward).send(notification)
+        channel = "KAFKA" if forward else notification.recipient.channel.value
+        adapter = self._route(notification.recipient.channel, forward)
+        telemetry = self._telemetry
+        with telemetry.span(
+            "otp.deliver", kind=SpanKind.CLIENT, attributes={"otp.channel": channel}
+        ) as span:
+            started = time.perf_counter()
+            try:
+                result = await adapter.send(notification)
+            except BaseException:
+                telemetry.deliveries.labels(channel, "none", "error").inc()
+                raise
+            elapsed = time.perf_counter() - started
+            outcome = "delivered" if result.delivered else "failed"
+            span.set_attribute("otp.provider", result.provider)
+            span.set_attribute("otp.delivery.attempts", result.attempts)
+            if not result.delivered:
+                span.set_status(Status(StatusCode.ERROR, "not delivered"))
+        telemetry.deliveries.labels(channel, result.provider, outcome).inc()
+        telemetry.delivery_seconds.labels(channel, result.provider).observe(elapsed)
+        return result
 
     def _route(self, channel: Channel, forward: bool) -> NotificationChannel:
         if forward:

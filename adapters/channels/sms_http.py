@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-import httpx2 as httpx
+import httpx
 
 from adapters.channels.failover import PermanentDeliveryError, TransientDeliveryError
 from domain.notification import Notification

@@ -21,6 +21,9 @@ from domain.template import NotificationTemplate
 
 log = structlog.get_logger(__name__)
 
+# The templates shipped with the package (otp-mail, otp-sms): the default TEMPLATES_DIR.
+BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "bundled"
+
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 

@@ -6,16 +6,19 @@ import asyncio
 import contextlib
 import hashlib
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from opentelemetry.trace import SpanKind
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.telemetry import current_trace_id, inject_trace, package_version
 from application.use_cases.purge_expired import PurgeExpired
 from domain.errors import (
     DependencyUnavailable,
@@ -29,6 +32,7 @@ from entrypoints import dispatch
 from entrypoints.http.callers import caller, is_json
 from entrypoints.http.openapi import document
 from entrypoints.http.status import is_final, status_for, status_of_reply
+from entrypoints.logging import loggable
 from entrypoints.runtime import Services, Supervisor
 from entrypoints.settings import ApiKey
 
@@ -42,6 +46,9 @@ Runner = Callable[
     [Services, Mapping[str, Any], object, str, str | None], Awaitable[dispatch.Outcome]
 ]
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+# Bound while a request runs (besides those of bound_contextvars), cleared after its last line.
+REQUEST_FIELDS = ("outcome", "template", "channel", "trace_id", "caller")
+TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 
 
 class BodyTooLarge(InvalidRequest):
@@ -89,14 +96,13 @@ def create_app(
     api_keys: tuple[ApiKey, ...] = (),
     body_timeout: float = 10.0,
 ) -> Starlette:
-    registry = CollectorRegistry()
-    outcomes = Counter(
-        "otp_requests",
-        "Requests by operation and outcome",
-        ["operation", "outcome"],
-        registry=registry,
-    )
     services: dict[str, Services] = {}
+
+    def count(operation: str, outcome: str) -> None:
+        current = services.get("current")
+        if current is not None:
+            current.telemetry.requests.labels("http", operation, outcome).inc()
+        structlog.contextvars.bind_contextvars(outcome=outcome)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -117,12 +123,47 @@ def create_app(
         operation: str,
         flag: str,
     ) -> Response:
+        current = services.get("current")
+        if current is None:
+            starting = DependencyUnavailable("The service is starting; try again shortly.")
+            return JSONResponse(dispatch.invalid(None, starting, flag), status_code=503)
+        telemetry = current.telemetry
+        started = time.perf_counter()
+        with (
+            structlog.contextvars.bound_contextvars(
+                entrypoint="http",
+                operation=operation,
+                process_instance_id=loggable(_header_instance_id(request)),
+                request_id=loggable(request.headers.get("idempotency-key")),
+            ),
+            telemetry.span(
+                f"otp.{operation}",
+                {k: v for k, v in request.headers.items() if k in TRACE_HEADERS},
+                kind=SpanKind.SERVER,
+                attributes={"http.request.method": "POST", "url.path": request.url.path},
+            ) as span,
+        ):
+            structlog.contextvars.bind_contextvars(trace_id=current_trace_id())
+            response = await _authorised(request, run, operation, flag)
+            span.set_attribute("http.response.status_code", response.status_code)
+            carrier: dict[str, str] = {}
+            inject_trace(carrier)
+            response.headers.update(carrier)
+            elapsed = time.perf_counter() - started
+            telemetry.request_seconds.labels("http", operation).observe(elapsed)
+            log.info(
+                "http.handled", status=response.status_code, duration_ms=round(elapsed * 1000, 2)
+            )
+            structlog.contextvars.unbind_contextvars(*REQUEST_FIELDS)
+        return response
+
+    async def _authorised(request: Request, run: Runner, operation: str, flag: str) -> Response:
         name = caller(request, api_keys) if api_keys else "local"
         if name is None:
-            outcomes.labels(operation, Unauthorized.code).inc()
+            count(operation, Unauthorized.code)
             return _unauthorized(lambda refused: dispatch.invalid(None, refused, flag))
         if not is_json(request):
-            outcomes.labels(operation, InvalidRequest.code).inc()
+            count(operation, InvalidRequest.code)
             wrong = InvalidRequest("Only application/json bodies are accepted.")
             return JSONResponse(dispatch.invalid(None, wrong, flag), status_code=415)
         with structlog.contextvars.bound_contextvars(caller=name):
@@ -140,12 +181,15 @@ def create_app(
             async with asyncio.timeout(body_timeout):
                 raw = await _read_body(request, max_body_bytes)
             body = dispatch.parse_object(raw)
+            structlog.contextvars.bind_contextvars(
+                template=loggable(body.get("templateName")), channel=loggable(body.get("channel"))
+            )
         except TimeoutError:
-            outcomes.labels(operation, InvalidRequest.code).inc()
+            count(operation, InvalidRequest.code)
             slow = InvalidRequest(f"The body did not arrive within {body_timeout:g} s.")
             return JSONResponse(dispatch.invalid(None, slow, flag), status_code=408)
         except InvalidRequest as exc:
-            outcomes.labels(operation, exc.code).inc()
+            count(operation, exc.code)
             status = 413 if isinstance(exc, BodyTooLarge) else 400
             return JSONResponse(dispatch.invalid(body, exc, flag), status_code=status)
         current = services["current"]
@@ -153,7 +197,7 @@ def create_app(
         key = request.headers.get("idempotency-key")
         if key is None:
             outcome = await run(current, body, instance, name, None)
-            outcomes.labels(operation, outcome.error.code if outcome.error else "OK").inc()
+            count(operation, outcome.error.code if outcome.error else "OK")
             headers = _headers_for(outcome.error)
             return JSONResponse(
                 outcome.reply, status_code=status_for(outcome.error), headers=headers
@@ -176,7 +220,7 @@ def create_app(
             wrong = InvalidRequest(
                 "The Idempotency-Key must be 1 to 255 printable ASCII characters."
             )
-            outcomes.labels(operation, wrong.code).inc()
+            count(operation, wrong.code)
             return JSONResponse(dispatch.invalid(body, wrong, flag, instance), status_code=400)
         # The caller's name is part of the id: one caller cannot replay another's replies.
         request_id = f"http:{name}:{operation}:{key}"
@@ -191,12 +235,12 @@ def create_app(
         try:
             reply, replayed = await current.replies.once(request_id, fingerprint, answer)
         except InvalidRequest as reused:
-            outcomes.labels(operation, reused.code).inc()
+            count(operation, reused.code)
             return JSONResponse(dispatch.invalid(body, reused, flag, instance), status_code=422)
         except DependencyUnavailable as down:
-            outcomes.labels(operation, down.code).inc()
+            count(operation, down.code)
             return JSONResponse(dispatch.invalid(body, down, flag, instance), status_code=503)
-        outcomes.labels(operation, reply["errorCode"] or "OK").inc()
+        count(operation, reply["errorCode"] or "OK")
         if replayed:
             return JSONResponse(
                 reply,
@@ -225,7 +269,7 @@ def create_app(
     async def healthz(_: Request) -> Response:
         if supervisor is not None and supervisor.failed is not None:
             return JSONResponse({"status": "failed", "reason": supervisor.failed}, status_code=503)
-        return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok", "version": package_version()})
 
     async def readyz(_: Request) -> Response:
         reason = await _not_ready(services.get("current"))
@@ -239,7 +283,10 @@ def create_app(
             return _unauthorized(
                 lambda refused: {"error": refused.message, "errorCode": refused.code}
             )
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        current = services.get("current")
+        if current is None:
+            return Response("starting\n", status_code=503, media_type="text/plain")
+        return Response(generate_latest(current.telemetry.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def openapi(_: Request) -> Response:
         return JSONResponse(document())

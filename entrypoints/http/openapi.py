@@ -4,50 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-ERROR_CODES = [
-    "INVALID_REQUEST",
-    "UNSUPPORTED_CHANNEL",
-    "INVALID_RECIPIENT",
-    "TEMPLATE_NOT_FOUND",
-    "TEMPLATE_PARAMETER_MISSING",
-    "RATE_LIMITED",
-    "DELIVERY_FAILED",
-    "OTP_NOT_FOUND",
-    "OTP_EXPIRED",
-    "OTP_MISMATCH",
-    "OTP_ATTEMPTS_EXCEEDED",
-    "OTP_LOCKED",
-    "UNAUTHORIZED",
-    "INTERNAL_ERROR",
-]
-
-_ID = {
-    "description": "Echoed from the request, same JSON type.",
-    "type": ["integer", "string", "null"],
-}
-_CHANNEL = {"type": "string", "enum": ["SMS", "MAIL"], "description": "Case-insensitive."}
-_CONTEXT = {
-    "type": "object",
-    "maxProperties": 16,
-    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
-    "description": "The transaction the code approves (e.g. amount, currency, payee), bound "
-    "into the code: validate must present the same context. Send amounts as strings.",
-}
-
-
-def _reply(flag: str, description: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["processInstanceId", "clientId", "channel", flag, "error", "errorCode"],
-        "properties": {
-            "processInstanceId": _ID,
-            "clientId": {"type": ["string", "null"]},
-            "channel": {"type": ["string", "null"]},
-            flag: {"type": "boolean", "description": description},
-            "error": {"type": ["string", "null"], "description": "A sentence a person can act on."},
-            "errorCode": {"type": ["string", "null"], "enum": [*ERROR_CODES, None]},
-        },
-    }
+from adapters.telemetry import package_version
+from entrypoints.schemas import body_schemas
 
 
 def _responses(reply: str) -> dict[str, Any]:
@@ -108,7 +66,7 @@ def _probe(summary: str) -> dict[str, Any]:
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
-        "info": {"title": "OTP service", "version": "1.0.0"},
+        "info": {"title": "OTP service", "version": package_version()},
         "paths": {
             "/v1/otp/generate": _post(
                 "Generate a code and send it", "GenerateRequest", "GenerateReply"
@@ -131,45 +89,6 @@ def document() -> dict[str, Any]:
                     "description": "A caller's key, when HTTP_API_KEYS is set.",
                 }
             },
-            "schemas": {
-                "GenerateRequest": {
-                    "type": "object",
-                    "required": ["templateName", "channel", "recipient", "clientId"],
-                    "additionalProperties": True,
-                    "properties": {
-                        "templateName": {"type": "string"},
-                        "channel": _CHANNEL,
-                        "recipient": {
-                            "type": "string",
-                            "description": "E.164 phone or e-mail address.",
-                        },
-                        "clientId": {"type": "string"},
-                        "language": {"type": "string"},
-                        "processInstanceId": _ID,
-                        "data": {"type": "object"},
-                        "contentParams": {"type": "object"},
-                        "context": _CONTEXT,
-                    },
-                },
-                "ValidateRequest": {
-                    "type": "object",
-                    "required": ["clientId", "channel", "otp"],
-                    "properties": {
-                        "clientId": {"type": "string"},
-                        "channel": _CHANNEL,
-                        "otp": {"type": "string"},
-                        "processInstanceId": _ID,
-                        "context": _CONTEXT,
-                        "recipient": {
-                            "type": "string",
-                            "description": "When given, must be where the code was sent.",
-                        },
-                    },
-                },
-                "GenerateReply": _reply("otpSent", "True once the notification was handed over."),
-                "ValidateReply": _reply(
-                    "otpValid", "True for the first right try within the lifetime."
-                ),
-            },
+            "schemas": body_schemas(),
         },
     }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import random
 import threading
 import time
@@ -24,7 +25,9 @@ import attrs
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message
 from confluent_kafka import TopicPartition as KafkaTopicPartition
+from opentelemetry.trace import SpanKind
 
+from adapters.telemetry import Telemetry, current_trace_id
 from application.idempotency import IdempotentReplies
 from application.ports import MessagePublisher
 from application.use_cases.generate_otp import GenerateOtp
@@ -43,9 +46,13 @@ from entrypoints.kafka.records import (
     request_id,
 )
 from entrypoints.kafka.throttle import ThrottledLog
+from entrypoints.logging import loggable
 from entrypoints.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
+# librdkafka's log lines, handed to the standard library's logging (entrypoints/logging.py).
+CLIENT_LOGGER = logging.getLogger("confluent_kafka")
+TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 
 T = TypeVar("T")
 
@@ -86,8 +93,10 @@ class KafkaWorker:
         replies: IdempotentReplies,
         publisher: MessagePublisher,
         grace_seconds: float = 30.0,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._settings = settings
+        self._telemetry = telemetry or Telemetry.create(processes=False)
         self._generate = generate
         self._validate = validate
         self._replies = replies
@@ -125,6 +134,11 @@ class KafkaWorker:
             "topic.metadata.refresh.interval.ms": self._settings.metadata_refresh_ms,
             "reconnect.backoff.max.ms": 1000,
             "error_cb": self._client_error,
+            # The consumer lag per partition, for /metrics.
+            "statistics.interval.ms": self._settings.statistics_interval_ms,
+            "stats_cb": self._telemetry.kafka_statistics,
+            # librdkafka's own log lines go through the service's logging (JSON or console).
+            "logger": CLIENT_LOGGER,
         }
 
     def _client_error(self, error: KafkaError) -> None:
@@ -265,9 +279,11 @@ class KafkaWorker:
         prepared = self._prepare(record)
         task = self._sequencer.submit(prepared.key, self._handle(record, prepared))
         self._tasks.add(task)
+        self._telemetry.kafka_in_flight.set(len(self._tasks))
 
         def finished(done: asyncio.Task[None]) -> None:
             self._tasks.discard(done)
+            self._telemetry.kafka_in_flight.set(len(self._tasks))
             if done.cancelled() or done.exception() is not None:
                 # Only a shutdown cancels; _handle itself never raises. Left uncommitted.
                 return
@@ -298,6 +314,57 @@ class KafkaWorker:
             record.topic() or "", record.partition() or 0, record.offset() or 0,
             record.timestamp()[1],
         )  # fmt: skip
+        body = prepared.body or {}
+        started = time.perf_counter()
+        # Every line logged for this record carries its correlation (a task's own context).
+        structlog.contextvars.bind_contextvars(
+            entrypoint="kafka",
+            operation=route.kind,
+            process_instance_id=loggable(process_instance_id(headers)),
+            request_id=rid,
+            template=loggable(body.get("templateName")),
+            channel=loggable(body.get("channel")),
+        )
+        carrier = {
+            name: value.decode("latin-1")
+            for name, value in headers
+            if name in TRACE_HEADERS and value is not None
+        }
+        with self._telemetry.span(
+            f"otp.{route.kind}",
+            carrier,
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic() or "",
+                "messaging.kafka.message.offset": record.offset() or 0,
+                "messaging.destination.partition.id": str(record.partition()),
+            },
+        ) as span:
+            structlog.contextvars.bind_contextvars(trace_id=current_trace_id())
+            outcome = await self._reply(record, prepared, route, headers, rid)
+            span.set_attribute("otp.outcome", outcome)
+        elapsed = time.perf_counter() - started
+        self._telemetry.kafka_records.labels(record.topic() or "", outcome).inc()
+        self._telemetry.requests.labels("kafka", route.kind, outcome).inc()
+        self._telemetry.request_seconds.labels("kafka", route.kind).observe(elapsed)
+        log.info(
+            "kafka.handled",
+            partition=record.partition(),
+            offset=record.offset(),
+            outcome=outcome,
+            duration_ms=round(elapsed * 1000, 2),
+        )
+
+    async def _reply(
+        self,
+        record: Message,
+        prepared: Prepared,
+        route: Route,
+        headers: HeaderList,
+        rid: str,
+    ) -> str:
+        """Answers the record; returns its outcome: OK, an error code, or dead_letter."""
         try:
             kept = await self._retry(self._replies.recall, rid)
             reply = kept or await self._answer(record, prepared, route, headers, rid)
@@ -312,14 +379,10 @@ class KafkaWorker:
             raise
         except Exception as exc:  # noqa: BLE001 - permanent for this record: give it up
             await self._give_up(record, route, headers, exc)
-            return
-        log.info(
-            "kafka.handled",
-            kind=route.kind,
-            partition=record.partition(),
-            offset=record.offset(),
-            error_code=reply.get("errorCode"),
-        )
+            return "dead_letter"
+        if reply == DEAD_LETTERED:
+            return "dead_letter"
+        return str(reply.get("errorCode") or "OK")
 
     async def _answer(
         self, record: Message, prepared: Prepared, route: Route, headers: HeaderList, rid: str
@@ -382,6 +445,7 @@ class KafkaWorker:
             headers=all_headers,
         )
         self.dead_lettered += 1
+        self._telemetry.kafka_dead_letters.labels(record.topic() or "").inc()
 
     async def _give_up(
         self, record: Message, route: Route, headers: HeaderList, exc: Exception

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import httpx2 as httpx
+import httpx
 import pytest
 from pytest_bdd import given, scenarios, then, when
 

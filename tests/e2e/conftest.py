@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
-import httpx2 as httpx
+import httpx
 import pytest
+
+from adapters.templates.file_store import BUNDLED_TEMPLATES
 
 ROOT = Path(__file__).resolve().parents[2]
 OTP = str(Path(sys.executable).parent / "otp")
@@ -35,7 +37,7 @@ def service_env(workdir: Path, **extra: str) -> dict[str, str]:
         {
             "SQLITE_PATH": str(workdir / "otp.sqlite3"),
             "OUTBOX_DIR": str(workdir / "outbox"),
-            "TEMPLATES_DIR": str(ROOT / "templates"),
+            "TEMPLATES_DIR": str(BUNDLED_TEMPLATES),
             "OTP_HASH_KEY_FILE": str(workdir / "hash.key"),
             "LOG_FORMAT": "json",
             **extra,

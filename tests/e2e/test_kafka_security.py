@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx2 as httpx
+import httpx
 import pytest
 
 from tests.e2e.conftest import OTP, free_port, service_env

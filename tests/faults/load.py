@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import httpx2 as httpx
+import httpx
 from confluent_kafka import Message
 
 from tests.e2e.conftest import RunningService

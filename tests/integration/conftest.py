@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.templates.file_store import BUNDLED_TEMPLATES
 from entrypoints.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +19,7 @@ def settings(tmp_path: Path) -> Settings:
         {
             "SQLITE_PATH": str(tmp_path / "otp.sqlite3"),
             "OUTBOX_DIR": str(tmp_path / "outbox"),
-            "TEMPLATES_DIR": str(ROOT / "templates"),
+            "TEMPLATES_DIR": str(BUNDLED_TEMPLATES),
             "OTP_HASH_KEY": "69" * 32,
         }
     )

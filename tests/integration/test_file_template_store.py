@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from adapters.templates.file_store import FileTemplateStore
+from adapters.templates.file_store import BUNDLED_TEMPLATES, FileTemplateStore
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
 from domain.channel import Channel
 from domain.errors import InternalError
-from tests.integration.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
-BUNDLED = FileTemplateStore(ROOT / "templates")
+BUNDLED = FileTemplateStore(BUNDLED_TEMPLATES)
 
 
 def test_the_bundled_templates_exist_for_both_channels_in_two_languages() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from adapters.templates.file_store import BUNDLED_TEMPLATES
 from entrypoints.http.app import create_app
 from entrypoints.runtime import running_services
 from entrypoints.settings import Settings
@@ -28,13 +28,12 @@ SMS = {"templateName": "otp-sms", "channel": "SMS", "recipient": "+40722123456",
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    root = Path(__file__).resolve().parents[2]
     work = tmp_path_factory.mktemp("hostile")
     settings = Settings.from_env(
         {
             "SQLITE_PATH": str(work / "otp.sqlite3"),
             "OUTBOX_DIR": str(work / "outbox"),
-            "TEMPLATES_DIR": str(root / "templates"),
+            "TEMPLATES_DIR": str(BUNDLED_TEMPLATES),
             "OTP_HASH_KEY_FILE": str(work / "hash.key"),
             "OTP_VALIDATE_FAILURE_FLOOR_MS": "0",
             "LIMIT_RECIPIENT_MAX_SENDS": "0",

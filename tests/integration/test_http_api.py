@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -104,13 +105,18 @@ def test_a_resend_inside_the_cooldown_is_429_with_retry_after(client: TestClient
 
 
 def test_probes_metrics_and_openapi(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+    version = metadata.version("otp-service")
+    assert client.get("/healthz").json() == {"status": "ok", "version": version}
     assert client.get("/readyz").json() == {"status": "ready"}
     _post(client, "/v1/otp/generate", MAIL)
     metrics = client.get("/metrics").text
-    assert 'otp_requests_total{operation="generate",outcome="OK"} 1.0' in metrics
+    assert 'otp_requests_total{entrypoint="http",operation="generate",outcome="OK"} 1.0' in metrics
+    assert 'otp_deliveries_total{channel="MAIL",outcome="delivered",provider="outbox"} 1.0' in (
+        metrics
+    )
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
+    assert spec["info"]["version"] == version
     assert {"/v1/otp/generate", "/v1/otp/validate", "/healthz", "/readyz"} <= set(spec["paths"])
 
 

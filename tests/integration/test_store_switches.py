@@ -12,7 +12,7 @@ from pymongo import MongoClient
 from adapters.mongo.otp_repository import MongoOtpRepository
 from adapters.mongo.template_store import MongoTemplateStore
 from adapters.repositories.sqlite import SqliteOtpRepository
-from adapters.templates.file_store import FileTemplateStore
+from adapters.templates.file_store import BUNDLED_TEMPLATES, FileTemplateStore
 from entrypoints.container import resolve
 from entrypoints.runtime import running_container
 from entrypoints.settings import Settings
@@ -38,7 +38,7 @@ def test_the_embedded_default_uses_sqlite_and_the_template_folder(tmp_path: Path
     repository, templates = wired(
         {
             "SQLITE_PATH": str(tmp_path / "otp.sqlite3"),
-            "TEMPLATES_DIR": str(ROOT / "templates"),
+            "TEMPLATES_DIR": str(BUNDLED_TEMPLATES),
             "OTP_HASH_KEY_FILE": str(tmp_path / "key"),
         }
     )
@@ -59,7 +59,7 @@ def test_codes_in_mongodb_with_templates_where_the_setting_says(
         "MONGODB_URI": mongo_uri().rsplit("/", 1)[0] + f"/{database}",
         "DELIVERY": "outbox",
         "OTP_HASH_KEY": "69" * 32,
-        "TEMPLATES_DIR": str(ROOT / "templates"),
+        "TEMPLATES_DIR": str(BUNDLED_TEMPLATES),
         "SQLITE_PATH": str(tmp_path / "must-not-exist.sqlite3"),
     }
     if template_store is not None:

@@ -1,0 +1,197 @@
+"""What the service counts and traces: Prometheus metrics and OpenTelemetry spans.
+
+One ``Telemetry`` per running container, shared by the HTTP app, the Kafka worker and the
+delivery router. Labels only take values from small, fixed sets (entrypoints, operations,
+error codes, channels, configured provider names, topics, partitions): never a clientId, a
+recipient or anything else a caller chooses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from importlib import metadata
+
+import attrs
+import structlog
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+)
+
+log = structlog.get_logger(__name__)
+
+SERVICE_NAME = "otp-service"
+# Request and delivery latencies: a few milliseconds (embedded) to tens of seconds (retries).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+
+
+@attrs.define
+class Telemetry:
+    registry: CollectorRegistry
+    tracer: trace.Tracer
+    tracer_provider: TracerProvider
+    requests: Counter
+    request_seconds: Histogram
+    deliveries: Counter
+    delivery_seconds: Histogram
+    kafka_records: Counter
+    kafka_in_flight: Gauge
+    kafka_dead_letters: Counter
+    kafka_lag: Gauge
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        version: str = "unknown",
+        processor: SpanProcessor | None = None,
+        processes: bool = True,
+    ) -> Telemetry:
+        """``processor`` takes the finished spans (a batch to OTLP when configured, an
+        in-memory exporter in tests); without one, spans are still made (their trace ids reach
+        replies and logs) and dropped."""
+        registry = CollectorRegistry()
+        if processes:
+            for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+                registry.register(collector)
+        provider = TracerProvider(
+            resource=Resource.create({"service.name": SERVICE_NAME, "service.version": version})
+        )
+        if processor is not None:
+            provider.add_span_processor(processor)
+        return cls(
+            registry=registry,
+            tracer=provider.get_tracer(SERVICE_NAME, version),
+            tracer_provider=provider,
+            requests=Counter(
+                "otp_requests",
+                "Requests handled, by entrypoint, operation and outcome (OK or an error code)",
+                ["entrypoint", "operation", "outcome"],
+                registry=registry,
+            ),
+            request_seconds=Histogram(
+                "otp_request_duration_seconds",
+                "Time from a request's arrival to its reply, by entrypoint and operation",
+                ["entrypoint", "operation"],
+                buckets=LATENCY_BUCKETS,
+                registry=registry,
+            ),
+            deliveries=Counter(
+                "otp_deliveries",
+                "Notifications handed to a channel, by channel, provider and outcome",
+                ["channel", "provider", "outcome"],
+                registry=registry,
+            ),
+            delivery_seconds=Histogram(
+                "otp_delivery_duration_seconds",
+                "Time to deliver a notification (retries and failover included)",
+                ["channel", "provider"],
+                buckets=LATENCY_BUCKETS,
+                registry=registry,
+            ),
+            kafka_records=Counter(
+                "otp_kafka_records",
+                "Kafka records handled, by topic and outcome (OK, an error code, dead_letter)",
+                ["topic", "outcome"],
+                registry=registry,
+            ),
+            kafka_in_flight=Gauge(
+                "otp_kafka_records_in_flight",
+                "Kafka records taken from the broker and not yet answered",
+                registry=registry,
+            ),
+            kafka_dead_letters=Counter(
+                "otp_kafka_dead_letters",
+                "Records put on the dead-letter topic, by the topic they came from",
+                ["topic"],
+                registry=registry,
+            ),
+            kafka_lag=Gauge(
+                "otp_kafka_consumer_lag",
+                "Records on the broker not yet consumed by this process, by topic and partition",
+                ["topic", "partition"],
+                registry=registry,
+            ),
+        )
+
+    def shutdown(self) -> None:
+        self.tracer_provider.shutdown()
+
+    @contextmanager
+    def span(
+        self,
+        name: str,
+        carrier: Mapping[str, str] | None = None,
+        *,
+        kind: trace.SpanKind = trace.SpanKind.INTERNAL,
+        attributes: Mapping[str, str | int | bool] | None = None,
+    ) -> Iterator[trace.Span]:
+        """A span continuing the W3C ``traceparent`` in ``carrier`` (or the current span)."""
+        parent = _PROPAGATOR.extract(carrier) if carrier is not None else None
+        with self.tracer.start_as_current_span(
+            name, context=parent, kind=kind, attributes=attributes
+        ) as current:
+            yield current
+
+    def kafka_statistics(self, raw: str) -> None:
+        """librdkafka's statistics (``statistics.interval.ms``): the consumer lag per partition."""
+        try:
+            stats = json.loads(raw)
+            for topic, detail in stats.get("topics", {}).items():
+                for partition, numbers in detail.get("partitions", {}).items():
+                    lag = numbers.get("consumer_lag", -1)
+                    if partition != "-1" and lag >= 0:
+                        self.kafka_lag.labels(topic, partition).set(lag)
+        except (ValueError, AttributeError, TypeError) as exc:
+            log.warning("kafka.statistics_unreadable", error=type(exc).__name__)
+
+
+def inject_trace(carrier: MutableMapping[str, str]) -> None:
+    """Puts the current span's ``traceparent`` (and ``tracestate``) into ``carrier``."""
+    _PROPAGATOR.inject(carrier)
+
+
+def current_trace_id() -> str | None:
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
+
+
+def otlp_exporter() -> SpanExporter:
+    """The OTLP/HTTP exporter; it reads the standard ``OTEL_EXPORTER_OTLP_*`` variables."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()
+
+
+def package_version() -> str:
+    """The installed package's version: ``otp --version``, /healthz and the OpenAPI document."""
+    try:
+        return metadata.version("otp-service")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def open_telemetry(export: bool) -> Iterator[Telemetry]:
+    """The container's resource: spans still being exported are flushed at shutdown."""
+    telemetry = Telemetry.create(
+        version=package_version(),
+        processor=BatchSpanProcessor(otlp_exporter()) if export else None,
+    )
+    try:
+        yield telemetry
+    finally:
+        telemetry.shutdown()

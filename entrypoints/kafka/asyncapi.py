@@ -1,0 +1,167 @@
+"""The AsyncAPI 3 document of the Kafka topics: what the engine sends, what comes back, what
+goes to the dead-letter topic (and the lifecycle events, when configured).
+
+Topic names are the defaults; each is a setting (docs/configuration.md). Bodies share their
+schemas with the OpenAPI document (entrypoints/schemas.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.telemetry import package_version
+from entrypoints.schemas import body_schemas
+from entrypoints.settings import KafkaSettings
+
+_DEFAULTS = KafkaSettings(bootstrap_servers="broker:9092")
+
+_ENGINE_HEADERS = {
+    "type": "object",
+    "description": "The engine's headers. Every header of a request comes back on its reply "
+    "unchanged, in order, with unknown ones kept as bytes.",
+    "properties": {
+        "processInstanceId": {
+            "type": "string",
+            "description": "Digits; the reply's processInstanceId, a number when all digits.",
+        },
+        "fxContext": {"type": "string"},
+        "Fx-AppId": {"type": "string"},
+        "Fx-Organization-Id": {"type": "string"},
+        "traceparent": {
+            "type": "string",
+            "description": "W3C trace context: the service continues this trace.",
+        },
+    },
+    "additionalProperties": True,
+}
+
+_DEAD_LETTER_HEADERS = {
+    "type": "object",
+    "description": "The record's own headers, then why and where it came from.",
+    "required": ["dlq-reason", "dlq-topic", "dlq-partition", "dlq-offset"],
+    "properties": {
+        "dlq-reason": {"type": "string", "description": "Why it was not answered normally."},
+        "dlq-topic": {"type": "string"},
+        "dlq-partition": {"type": "string", "pattern": "^[0-9]+$"},
+        "dlq-offset": {"type": "string", "pattern": "^[0-9]+$"},
+        "dlq-truncated": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+
+
+def _message(name: str, title: str, payload: dict[str, Any], headers: dict[str, Any]) -> Any:
+    return {
+        "name": name,
+        "title": title,
+        "contentType": "application/json",
+        "headers": headers,
+        "payload": payload,
+        "bindings": {
+            "kafka": {
+                "key": {
+                    "type": "string",
+                    "description": "The engine's key; the reply keeps it.",
+                }
+            }
+        },
+    }
+
+
+def _channel(topic: str, message: str, description: str) -> dict[str, Any]:
+    return {
+        "address": topic,
+        "description": description,
+        "messages": {message: {"$ref": f"#/components/messages/{message}"}},
+    }
+
+
+def _operation(action: str, channel: str, message: str, summary: str) -> dict[str, Any]:
+    return {
+        "action": action,
+        "summary": summary,
+        "channel": {"$ref": f"#/channels/{channel}"},
+        "messages": [{"$ref": f"#/channels/{channel}/messages/{message}"}],
+    }
+
+
+def document(kafka: KafkaSettings = _DEFAULTS) -> dict[str, Any]:
+    schemas = body_schemas()
+    ref = {name: {"$ref": f"#/components/schemas/{name}"} for name in schemas}
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "OTP service",
+            "version": package_version(),
+            "description": "A process engine asks for a one-time password to be generated and "
+            "sent, then validated; each request gets exactly one reply (or a dead letter and "
+            "an error reply). Topic names below are the defaults.",
+        },
+        "defaultContentType": "application/json",
+        "channels": {
+            "generateIn": _channel(kafka.generate_in, "generateRequest", "Generate requests."),
+            "generateOut": _channel(kafka.generate_out, "generateReply", "Generate replies."),
+            "validateIn": _channel(kafka.validate_in, "validateRequest", "Validate requests."),
+            "validateOut": _channel(kafka.validate_out, "validateReply", "Validate replies."),
+            "deadLetter": _channel(
+                kafka.dead_letter, "deadLetter", "Records that could not be answered normally."
+            ),
+        },
+        "operations": {
+            "receiveGenerate": _operation(
+                "receive", "generateIn", "generateRequest", "Generate a code and send it"
+            ),
+            "sendGenerateReply": _operation(
+                "send", "generateOut", "generateReply", "Whether the code was sent"
+            ),
+            "receiveValidate": _operation(
+                "receive", "validateIn", "validateRequest", "Validate a code"
+            ),
+            "sendValidateReply": _operation(
+                "send", "validateOut", "validateReply", "Whether the code was right"
+            ),
+            "sendDeadLetter": _operation(
+                "send", "deadLetter", "deadLetter", "Keep a record a person must look at"
+            ),
+        },
+        "components": {
+            "schemas": {
+                **schemas,
+                "EngineHeaders": _ENGINE_HEADERS,
+                "DeadLetterHeaders": _DEAD_LETTER_HEADERS,
+            },
+            "messages": {
+                "generateRequest": _message(
+                    "generateRequest",
+                    "Generate a code",
+                    ref["GenerateRequest"],
+                    {"$ref": "#/components/schemas/EngineHeaders"},
+                ),
+                "generateReply": _message(
+                    "generateReply",
+                    "Generate result",
+                    ref["GenerateReply"],
+                    {"$ref": "#/components/schemas/EngineHeaders"},
+                ),
+                "validateRequest": _message(
+                    "validateRequest",
+                    "Validate a code",
+                    ref["ValidateRequest"],
+                    {"$ref": "#/components/schemas/EngineHeaders"},
+                ),
+                "validateReply": _message(
+                    "validateReply",
+                    "Validate result",
+                    ref["ValidateReply"],
+                    {"$ref": "#/components/schemas/EngineHeaders"},
+                ),
+                "deadLetter": {
+                    "name": "deadLetter",
+                    "title": "Dead letter",
+                    "summary": "The record's value as received (cut to fit), any bytes.",
+                    "headers": {"$ref": "#/components/schemas/DeadLetterHeaders"},
+                    "payload": {},
+                },
+            },
+        },
+    }
