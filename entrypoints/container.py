@@ -34,6 +34,7 @@ from adapters.channels.smtp import SmtpConfig, SmtpMailProvider
 from adapters.clock import SystemClock
 from adapters.codes import HmacCodeHasher, HmacPseudonyms, NamedKey, SecretsCodeGenerator
 from adapters.hash_key import load_or_create_key
+from adapters.kafka.events import KafkaEventPublisher
 from adapters.kafka.publisher import kafka_publisher
 from adapters.mongo.client import Document, connect, database, ensure_indexes
 from adapters.mongo.otp_repository import MongoOtpRepository
@@ -47,6 +48,7 @@ from adapters.repositories.sqlite_processed import SqliteProcessedRequests
 from adapters.telemetry import open_telemetry
 from adapters.templates.file_store import FileTemplateStore
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
+from application.events import LifecycleEvents
 from application.idempotency import IdempotentReplies
 from application.limits import SendLimits
 from application.use_cases.generate_otp import GenerateOtp
@@ -112,6 +114,14 @@ def sms_kind(names: tuple[str, ...]) -> str:
 
 def forward_kind(kafka: KafkaSettings | None) -> str:
     return "kafka" if kafka is not None else "none"
+
+
+def events_kind(kafka: KafkaSettings | None) -> str:
+    return "kafka" if kafka is not None and kafka.events else "none"
+
+
+def events_topic(kafka: KafkaSettings | None) -> str:
+    return _required(_required(kafka, "Kafka").events, "KAFKA_TOPIC_OTP_EVENTS")
 
 
 def forward_topic(kafka: KafkaSettings | None) -> str:
@@ -269,6 +279,7 @@ class Adapters(containers.DeclarativeContainer):
 
 class UseCases(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
+    gateways = providers.DependenciesContainer()
     adapters = providers.DependenciesContainer()
 
     generate_otp = providers.Singleton(
@@ -330,6 +341,20 @@ class UseCases(containers.DeclarativeContainer):
         stores=providers.List(adapters.repository, adapters.processed, adapters.counters),
         clock=adapters.clock,
     )
+    lifecycle_events: providers.Provider[LifecycleEvents | None] = providers.Selector(
+        providers.Callable(events_kind, config.kafka),
+        kafka=providers.Singleton(
+            LifecycleEvents,
+            publisher=providers.Singleton(
+                KafkaEventPublisher,
+                gateways.kafka_publisher,
+                providers.Callable(events_topic, config.kafka),
+            ),
+            pseudonyms=adapters.pseudonyms,
+            clock=adapters.clock,
+        ),
+        none=providers.Object(None),
+    )
     unlock_account = providers.Singleton(
         UnlockAccount,
         repository=adapters.repository,
@@ -345,7 +370,7 @@ class Container(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
     gateways = providers.Container(Gateways, config=config)
     adapters = providers.Container(Adapters, config=config, gateways=gateways)
-    use_cases = providers.Container(UseCases, config=config, adapters=adapters)
+    use_cases = providers.Container(UseCases, config=config, gateways=gateways, adapters=adapters)
 
 
 def build_container(settings: Settings) -> Container:

@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 import structlog
 
+from application.events import Happened, LifecycleEvents
 from application.outcomes import Outcome as UseCaseOutcome
 from application.use_cases.generate_otp import GenerateOtp, GenerateOtpCommand
 from application.use_cases.validate_otp import ValidateOtp, ValidateOtpCommand
@@ -212,10 +213,12 @@ async def generate(
     process_instance_id: object = None,
     request_id: str | None = None,
     caller: str = "local",
+    events: LifecycleEvents | None = None,
 ) -> Outcome:
     error = await _guarded(_run_generate(use_case, body, request_id, caller))
     reply = _reply(body, process_instance_id, error)
     reply["otpSent"] = error is None
+    await _record(events, "generate", body, reply, request_id)
     return Outcome(reply=_ordered(reply, "otpSent"), error=error)
 
 
@@ -224,11 +227,36 @@ async def validate(
     body: Mapping[str, Any],
     process_instance_id: object = None,
     request_id: str | None = None,
+    events: LifecycleEvents | None = None,
 ) -> Outcome:
     error = await _guarded(_run_validate(use_case, body, request_id))
     reply = _reply(body, process_instance_id, error)
     reply["otpValid"] = error is None
+    await _record(events, "validate", body, reply, request_id)
     return Outcome(reply=_ordered(reply, "otpValid"), error=error)
+
+
+async def _record(
+    events: LifecycleEvents | None,
+    operation: str,
+    body: Mapping[str, Any],
+    reply: Mapping[str, Any],
+    request_id: str | None,
+) -> None:
+    if events is None:
+        return
+    client, template = body.get("clientId"), body.get("templateName")
+    await events.record(
+        Happened(
+            operation=operation,
+            client_id=str(client) if isinstance(client, str | int) and client is not True else None,
+            channel=reply["channel"] if isinstance(reply["channel"], str) else None,
+            template=template if isinstance(template, str) else None,
+            process_instance_id=reply["processInstanceId"],
+            error_code=reply["errorCode"],
+            request_id=request_id,
+        )
+    )
 
 
 def _ordered(reply: dict[str, Any], flag: str) -> dict[str, Any]:

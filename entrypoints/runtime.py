@@ -11,6 +11,7 @@ import structlog
 
 from adapters.kafka.admin import ensure_topics
 from adapters.telemetry import Telemetry
+from application.events import LifecycleEvents
 from application.idempotency import IdempotentReplies
 from application.ports import OtpRepository
 from application.use_cases.generate_otp import GenerateOtp
@@ -42,6 +43,8 @@ class Services:
     replies: IdempotentReplies
     # This process's metrics and spans (/metrics reads its registry).
     telemetry: Telemetry
+    # Lifecycle events, when KAFKA_TOPIC_OTP_EVENTS is set.
+    events: LifecycleEvents | None = None
     # The Kafka consumer, when one runs: the service is not ready once it has stopped.
     background: asyncio.Task[None] | None = None
     worker: KafkaWorker | None = None
@@ -90,6 +93,7 @@ async def _services(container: Container) -> Services:
         purge=await resolve(use_cases_of(container).purge_expired),
         replies=await resolve(use_cases_of(container).idempotent_replies),
         telemetry=await resolve(adapters_of(container).telemetry),
+        events=await resolve(use_cases_of(container).lifecycle_events),
     )
 
 
@@ -119,6 +123,7 @@ async def serving(
             publisher=await resolve(gateways_of(container).kafka_publisher),
             grace_seconds=settings.shutdown_grace_seconds,
             telemetry=services.telemetry,
+            events=services.events,
         )
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop), name="kafka-worker")

@@ -32,6 +32,8 @@ class KafkaSettings:
     validate_out: str = "ai.flowx.engine.receive.plugin.notification.validate.otp.results.v1"
     dead_letter: str = "ai.flowx.plugin.notification.otp.dlq.v1"
     notification_external_out: str = "ai.flowx.plugin.notification.external.out.v1"
+    # Lifecycle events (CloudEvents), when set.
+    events: str | None = None
     message_max_bytes: int = 1_048_576
     max_in_flight: int = 64
     assignor: str = "roundrobin"
@@ -69,6 +71,7 @@ class KafkaSettings:
             notification_external_out=text(
                 env, defaults.notification_external_out, "KAFKA_TOPIC_NOTIFICATION_EXTERNAL_OUT"
             ),
+            events=optional(env, "KAFKA_TOPIC_OTP_EVENTS"),
             message_max_bytes=env_int(env, defaults.message_max_bytes, "KAFKA_MESSAGE_MAX_BYTES"),
             max_in_flight=env_int(env, defaults.max_in_flight, "KAFKA_MAX_IN_FLIGHT"),
             assignor=_assignor(text(env, defaults.assignor, "KAFKA_PARTITION_ASSIGNOR")),
@@ -98,9 +101,10 @@ class KafkaSettings:
     @property
     def own_topics(self) -> tuple[str, ...]:
         """The topics this service reads or writes, created at start with KAFKA_CREATE_TOPICS."""
+        events = (self.events,) if self.events else ()
         return (
             self.generate_in, self.generate_out, self.validate_in, self.validate_out,
-            self.dead_letter,
+            self.dead_letter, *events,
         )  # fmt: skip
 
 

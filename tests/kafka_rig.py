@@ -9,7 +9,9 @@ from typing import TypeVar
 import attrs
 import pytest
 
+from adapters.kafka.events import KafkaEventPublisher
 from adapters.kafka.publisher import KafkaMessagePublisher
+from application.events import LifecycleEvents
 from entrypoints.kafka.worker import KafkaWorker
 from entrypoints.settings import KafkaSettings
 from tests.harness import Harness
@@ -36,10 +38,22 @@ class WorkerRig:
             message_max_bytes=max_bytes,
         )
 
-    def run(self, scenario: Callable[[], Awaitable[T]], group: str | None = None) -> T:
+    def run(
+        self,
+        scenario: Callable[[], Awaitable[T]],
+        group: str | None = None,
+        events_topic: str | None = None,
+    ) -> T:
         async def with_worker() -> T:
             publisher = KafkaMessagePublisher({"bootstrap.servers": bootstrap()})
             settings = self.settings
+            events = None
+            if events_topic is not None:
+                events = LifecycleEvents(
+                    KafkaEventPublisher(publisher, events_topic),
+                    self.harness.adapters.pseudonyms(),
+                    self.harness.clock,
+                )
             if group is not None:
                 settings = attrs.evolve(settings, group_id=group)
             worker = KafkaWorker(
@@ -49,6 +63,7 @@ class WorkerRig:
                 replies=self.harness.replies,
                 publisher=publisher,
                 telemetry=self.harness.telemetry,
+                events=events,
             )
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(stop))

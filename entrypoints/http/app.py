@@ -253,7 +253,9 @@ def create_app(
     async def generate(request: Request) -> Response:
         return await handle(
             request,
-            lambda s, b, p, name, rid: dispatch.generate(s.generate, b, p, rid, caller=name),
+            lambda s, b, p, name, rid: dispatch.generate(
+                s.generate, b, p, rid, caller=name, events=s.events
+            ),
             "generate",
             "otpSent",
         )
@@ -261,7 +263,7 @@ def create_app(
     async def validate(request: Request) -> Response:
         return await handle(
             request,
-            lambda s, b, p, _, rid: dispatch.validate(s.validate, b, p, rid),
+            lambda s, b, p, _, rid: dispatch.validate(s.validate, b, p, rid, events=s.events),
             "validate",
             "otpValid",
         )

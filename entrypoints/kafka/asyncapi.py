@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.telemetry import package_version
+from application.events import EventType
 from entrypoints.schemas import body_schemas
 from entrypoints.settings import KafkaSettings
 
@@ -47,6 +48,39 @@ _DEAD_LETTER_HEADERS = {
         "dlq-truncated": {"type": "string"},
     },
     "additionalProperties": True,
+}
+
+
+_EVENT_TYPES = [f"ai.flowx.otp.{kind.value}" for kind in EventType]
+
+_LIFECYCLE_EVENT = {
+    "type": "object",
+    "description": "A CloudEvents 1.0 event in structured mode. It never carries the code or the "
+    "raw clientId: `subject` and `data.client` are the clientId's keyed pseudonym. At least "
+    "once: a request handled twice publishes its events again with the same `id`.",
+    "required": ["specversion", "id", "source", "type", "time", "subject", "data"],
+    "additionalProperties": False,
+    "properties": {
+        "specversion": {"const": "1.0"},
+        "id": {"type": "string", "format": "uuid"},
+        "source": {"const": "otp-service"},
+        "type": {"type": "string", "enum": _EVENT_TYPES},
+        "time": {"type": "string", "format": "date-time"},
+        "subject": {"type": "string", "pattern": "^[0-9a-f]{20}$"},
+        "datacontenttype": {"const": "application/json"},
+        "data": {
+            "type": "object",
+            "required": ["client", "channel", "template", "processInstanceId", "errorCode"],
+            "additionalProperties": False,
+            "properties": {
+                "client": {"type": "string", "pattern": "^[0-9a-f]{20}$"},
+                "channel": {"type": ["string", "null"], "enum": ["SMS", "MAIL", None]},
+                "template": {"type": ["string", "null"], "description": "Generate events only."},
+                "processInstanceId": {"type": ["integer", "string", "null"]},
+                "errorCode": {"type": ["string", "null"]},
+            },
+        },
+    },
 }
 
 
@@ -106,6 +140,12 @@ def document(kafka: KafkaSettings = _DEFAULTS) -> dict[str, Any]:
             "deadLetter": _channel(
                 kafka.dead_letter, "deadLetter", "Records that could not be answered normally."
             ),
+            "events": _channel(
+                kafka.events or "ai.flowx.plugin.notification.otp.events.v1",
+                "lifecycleEvent",
+                "Lifecycle events, only when KAFKA_TOPIC_OTP_EVENTS names a topic (the address "
+                "is an example).",
+            ),
         },
         "operations": {
             "receiveGenerate": _operation(
@@ -123,12 +163,16 @@ def document(kafka: KafkaSettings = _DEFAULTS) -> dict[str, Any]:
             "sendDeadLetter": _operation(
                 "send", "deadLetter", "deadLetter", "Keep a record a person must look at"
             ),
+            "sendLifecycleEvent": _operation(
+                "send", "events", "lifecycleEvent", "Tell what happened to a code"
+            ),
         },
         "components": {
             "schemas": {
                 **schemas,
                 "EngineHeaders": _ENGINE_HEADERS,
                 "DeadLetterHeaders": _DEAD_LETTER_HEADERS,
+                "LifecycleEvent": _LIFECYCLE_EVENT,
             },
             "messages": {
                 "generateRequest": _message(
@@ -155,6 +199,17 @@ def document(kafka: KafkaSettings = _DEFAULTS) -> dict[str, Any]:
                     ref["ValidateReply"],
                     {"$ref": "#/components/schemas/EngineHeaders"},
                 ),
+                "lifecycleEvent": {
+                    "name": "lifecycleEvent",
+                    "title": "Lifecycle event",
+                    "contentType": "application/cloudevents+json",
+                    "payload": {"$ref": "#/components/schemas/LifecycleEvent"},
+                    "bindings": {
+                        "kafka": {
+                            "key": {"type": "string", "description": "The client's pseudonym."}
+                        }
+                    },
+                },
                 "deadLetter": {
                     "name": "deadLetter",
                     "title": "Dead letter",

@@ -28,6 +28,7 @@ from confluent_kafka import TopicPartition as KafkaTopicPartition
 from opentelemetry.trace import SpanKind
 
 from adapters.telemetry import Telemetry, current_trace_id
+from application.events import LifecycleEvents
 from application.idempotency import IdempotentReplies
 from application.ports import MessagePublisher
 from application.use_cases.generate_otp import GenerateOtp
@@ -94,7 +95,9 @@ class KafkaWorker:
         publisher: MessagePublisher,
         grace_seconds: float = 30.0,
         telemetry: Telemetry | None = None,
+        events: LifecycleEvents | None = None,
     ) -> None:
+        self._events = events
         self._settings = settings
         self._telemetry = telemetry or Telemetry.create(processes=False)
         self._generate = generate
@@ -399,10 +402,12 @@ class KafkaWorker:
         async def run_use_case() -> dispatch.Outcome:
             if route.kind == "generate":
                 outcome = await dispatch.generate(
-                    self._generate, body, instance, rid, caller="kafka"
+                    self._generate, body, instance, rid, caller="kafka", events=self._events
                 )
             else:
-                outcome = await dispatch.validate(self._validate, body, instance, rid)
+                outcome = await dispatch.validate(
+                    self._validate, body, instance, rid, events=self._events
+                )
             if isinstance(outcome.error, DependencyUnavailable):
                 # A store is down: wait for it rather than fail the engine's flow.
                 raise outcome.error

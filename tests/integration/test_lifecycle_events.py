@@ -1,0 +1,116 @@
+"""Lifecycle events on the real broker: what happened to a code, as CloudEvents that match the
+AsyncAPI document, with neither the code nor the raw clientId in them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jsonschema
+import pytest
+from confluent_kafka import Message
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from application.events import EventType, Happened, LifecycleEvents, OtpEvent
+from tests.harness import Harness, wrong_code
+from tests.integration.kafka import body, bootstrap, produce, read
+from tests.kafka_rig import WorkerRig
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIENT = "2850101123456"
+
+
+class Kept:
+    def __init__(self) -> None:
+        self.events: list[OtpEvent] = []
+
+    async def publish(self, events: Sequence[OtpEvent]) -> None:
+        self.events.extend(events)
+
+
+def test_each_outcome_becomes_its_events_and_the_rest_none() -> None:
+    harness = Harness()
+    kept = Kept()
+    events = LifecycleEvents(kept, harness.adapters.pseudonyms(), harness.clock)
+
+    def types(operation: str, error_code: str | None) -> list[str]:
+        happened = Happened(
+            operation=operation, client_id=CLIENT, channel="sms", template="otp-sms",
+            process_instance_id=7, error_code=error_code, request_id="r1",
+        )  # fmt: skip
+        return [event.type.value for event in events.events_of(happened)]
+
+    assert types("generate", None) == ["issued", "delivered"]
+    assert types("generate", "DELIVERY_FAILED") == ["issued", "delivery_failed"]
+    assert types("generate", "RATE_LIMITED") == ["rate_limited"]
+    assert types("generate", "OTP_LOCKED") == ["locked"]
+    assert types("generate", "TEMPLATE_NOT_FOUND") == []
+    assert types("validate", None) == ["validated"]
+    assert types("validate", "OTP_MISMATCH") == ["mismatch"]
+    assert types("validate", "OTP_EXPIRED") == ["expired"]
+    assert types("validate", "OTP_LOCKED") == ["locked"]
+    assert types("validate", "INTERNAL_ERROR") == []
+    happened = Happened(
+        operation="validate", client_id=CLIENT, channel="SMS", template=None,
+        process_instance_id=None, error_code=None, request_id="r1",
+    )  # fmt: skip
+    (first,), (again,) = events.events_of(happened), events.events_of(happened)
+    assert first.id == again.id  # a redelivered request's event keeps its id
+    assert first.client != CLIENT and len(first.client) == 20
+    harness.close()
+
+
+@pytest.mark.integration
+@pytest.mark.kafka
+def test_a_generate_and_two_validates_publish_events_that_match_the_asyncapi_document(
+    rig: WorkerRig,
+) -> None:
+    topic = f"t{uuid.uuid4().hex[:10]}.events"
+    admin = AdminClient({"bootstrap.servers": bootstrap()})
+    for future in admin.create_topics([NewTopic(topic, num_partitions=1)]).values():
+        future.result(timeout=30)
+    topics = rig.topics
+    request = {
+        "templateName": "otp-sms", "channel": "SMS", "recipient": "+40722123456",
+        "clientId": CLIENT,
+    }  # fmt: skip
+    headers = [("processInstanceId", b"901")]
+
+    async def scenario() -> list[Message]:
+        await asyncio.to_thread(
+            produce, topics.generate_in, [(b"k", json.dumps(request).encode(), headers)]
+        )
+        await asyncio.to_thread(read, [topics.generate_out], 1)
+        code = rig.harness.last_code()
+        for otp in (wrong_code(code), code):
+            check = {"clientId": CLIENT, "channel": "SMS", "otp": otp}
+            await asyncio.to_thread(
+                produce, topics.validate_in, [(b"k", json.dumps(check).encode(), headers)]
+            )
+            await asyncio.to_thread(read, [topics.validate_out], 1)
+        return await asyncio.to_thread(read, [topic], 4)
+
+    records = rig.run(scenario, events_topic=topic)
+    document = json.loads((ROOT / "docs" / "asyncapi.json").read_text())
+    schema = document["components"]["schemas"]["LifecycleEvent"]
+    events = [body(record) for record in records]
+    for event in events:
+        jsonschema.validate(event, schema, format_checker=jsonschema.FormatChecker())
+    assert [event["type"] for event in events] == [
+        f"ai.flowx.otp.{kind}"
+        for kind in (EventType.ISSUED, EventType.DELIVERED, EventType.MISMATCH, EventType.VALIDATED)
+    ]
+    assert {event["data"]["processInstanceId"] for event in events} == {901}
+    assert len({event["subject"] for event in events}) == 1
+    assert {record.key() for record in records} == {events[0]["subject"].encode()}
+    (code,) = rig.harness.sent_codes()
+    for record in records:
+        raw = record.value() or b""
+        assert CLIENT.encode() not in raw and code.encode() not in raw
+    assert all(datetime.fromisoformat(e["time"]).tzinfo is not None for e in events)
+    assert datetime.fromisoformat(events[0]["time"]) <= datetime.now(UTC)
