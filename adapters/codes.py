@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Sequence
 
@@ -22,12 +23,38 @@ class SecretsCodeGenerator:
     def __init__(self, derivation_key: bytes | None = None) -> None:
         self._key = derivation_key or secrets.token_bytes(32)
 
-    def generate(self, length: int, request_id: str | None = None) -> str:
+    def generate(
+        self, length: int, request_id: str | None = None, recipient: str | None = None
+    ) -> str:
         if request_id is None:
             return f"{secrets.randbelow(10**length):0{length}d}"
         digest = hmac.new(self._key, f"code\x00{request_id}".encode(), hashlib.sha512).digest()
         # 512 bits reduced modulo at most 10^10: the bias is far below anything measurable.
         return f"{int.from_bytes(digest, 'big') % 10**length:0{length}d}"
+
+
+class TestCodesFor:
+    """The engine's own end-to-end tests: recipients matching ``pattern`` always get ``code``;
+    everyone else gets the ``inner`` generator's. Settings refuse it with production keys or
+    beyond loopback (entrypoints/settings.py)."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, inner: SecretsCodeGenerator, code: str, pattern: str) -> None:
+        self._inner = inner
+        self._code = code
+        self._pattern = re.compile(pattern)
+
+    def generate(
+        self, length: int, request_id: str | None = None, recipient: str | None = None
+    ) -> str:
+        if (
+            recipient is not None
+            and self._pattern.fullmatch(recipient)
+            and len(self._code) == length
+        ):
+            return self._code
+        return self._inner.generate(length, request_id)
 
 
 def key_id_of(key: bytes) -> str:

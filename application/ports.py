@@ -27,12 +27,15 @@ class Clock(Protocol):
 
 @runtime_checkable
 class CodeGenerator(Protocol):
-    def generate(self, length: int, request_id: str | None = None) -> str:
+    def generate(
+        self, length: int, request_id: str | None = None, recipient: str | None = None
+    ) -> str:
         """A string of ``length`` decimal digits no one can predict.
 
         Without ``request_id`` it is fresh randomness. With one, the same id always yields the
         same code (a keyed derivation), so a redelivered request re-sends the code it already
-        sent and never a second, different one.
+        sent and never a second, different one. ``recipient`` (the normalised address) matters
+        only to the test-code mode (OTP_TEST_CODE), never to a production generator.
         """
         ...
 

@@ -24,7 +24,7 @@ from entrypoints.http.app import create_app
 from entrypoints.http.server import with_header_timeout
 from entrypoints.logging import configure_logging
 from entrypoints.runtime import Supervisor, running_container, running_services, serving
-from entrypoints.settings import Settings, SettingsError, check_exposure
+from entrypoints.settings import Settings, SettingsError, check_exposure, check_test_codes
 from entrypoints.workers import reuse_port_socket, run_workers
 
 log = structlog.get_logger(__name__)
@@ -82,6 +82,7 @@ def serve(
     if host is not None:
         try:
             check_exposure(host, settings.http_api_keys)
+            check_test_codes(settings, host)
         except SettingsError as exc:
             raise click.UsageError(str(exc)) from None
     count = workers or settings.http_workers

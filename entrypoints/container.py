@@ -32,7 +32,13 @@ from adapters.channels.sms_http import (
 from adapters.channels.sms_segments import SegmentLimitedChannel
 from adapters.channels.smtp import SmtpConfig, SmtpMailProvider
 from adapters.clock import SystemClock
-from adapters.codes import HmacCodeHasher, HmacPseudonyms, NamedKey, SecretsCodeGenerator
+from adapters.codes import (
+    HmacCodeHasher,
+    HmacPseudonyms,
+    NamedKey,
+    SecretsCodeGenerator,
+    TestCodesFor,
+)
 from adapters.hash_key import load_or_create_key
 from adapters.kafka.events import KafkaEventPublisher
 from adapters.kafka.publisher import kafka_publisher
@@ -63,7 +69,7 @@ from application.use_cases.unlock_account import UnlockAccount
 from application.use_cases.validate_otp import ValidateOtp
 from domain.channel import Channel
 from entrypoints.delivery_settings import DeliverySettings
-from entrypoints.settings import KafkaSettings, Settings
+from entrypoints.settings import KafkaSettings, Settings, TestCodes
 
 log = structlog.get_logger(__name__)
 
@@ -114,6 +120,17 @@ def sms_kind(names: tuple[str, ...]) -> str:
 
 def forward_kind(kafka: KafkaSettings | None) -> str:
     return "kafka" if kafka is not None else "none"
+
+
+def test_codes_kind(test: TestCodes | None) -> str:
+    if test is None:
+        return "production"
+    log.warning(
+        "test_codes.enabled",
+        detail="OTP_TEST_CODE is set: recipients matching OTP_TEST_RECIPIENTS get a fixed code",
+        recipients=test.recipients,
+    )
+    return "test"
 
 
 def events_kind(kafka: KafkaSettings | None) -> str:
@@ -203,8 +220,18 @@ class Adapters(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     hasher = providers.Singleton(build_hasher, config.hash_keys, config.hash_key_file)
     # Per-request codes must be the same in every worker, so their key comes from the shared one.
-    codes = providers.Singleton(
+    secret_codes = providers.Singleton(
         SecretsCodeGenerator, hasher.provided.derived_key.call("otp code derivation")
+    )
+    codes: providers.Provider[SecretsCodeGenerator | TestCodesFor] = providers.Selector(
+        providers.Callable(test_codes_kind, config.test_codes),
+        production=secret_codes,
+        test=providers.Singleton(
+            TestCodesFor,
+            secret_codes,
+            config.test_codes.provided.code,
+            config.test_codes.provided.recipients,
+        ),
     )
     pseudonyms = providers.Singleton(HmacPseudonyms, hasher.provided.derived_key.call("pseudonyms"))
     recipients = providers.Singleton(

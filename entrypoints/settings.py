@@ -316,6 +316,51 @@ def check_delivery(settings: Settings) -> None:
         )
 
 
+@attrs.frozen
+class TestCodes:
+    """OTP_TEST_CODE for recipients matching OTP_TEST_RECIPIENTS: for the engine's own tests."""
+
+    __test__ = False  # not a pytest class
+
+    code: str = attrs.field(repr=False)
+    recipients: str
+    allow_exposed: bool = False
+
+
+def test_codes(env: Mapping[str, str], length: int) -> TestCodes | None:
+    code, recipients = optional(env, "OTP_TEST_CODE"), optional(env, "OTP_TEST_RECIPIENTS")
+    if code is None and recipients is None:
+        return None
+    if code is None or recipients is None:
+        raise SettingsError("OTP_TEST_CODE and OTP_TEST_RECIPIENTS go together")
+    if not (code.isascii() and code.isdigit() and len(code) == length):
+        raise SettingsError(f"OTP_TEST_CODE must be {length} digits (OTP_LENGTH)")
+    try:
+        re.compile(recipients)
+    except re.error as exc:
+        raise SettingsError(f"OTP_TEST_RECIPIENTS is not a regular expression: {exc}") from None
+    return TestCodes(code, recipients, env_bool(env, False, "OTP_TEST_CODES_ALLOW_EXPOSED"))
+
+
+def check_test_codes(settings: Settings, host: str) -> None:
+    """Fixed codes are refused with a production hash key (one whose id does not start with
+    ``test``, or an unnamed OTP_HASH_KEY) and beyond loopback unless explicitly allowed."""
+    test = settings.test_codes
+    if test is None:
+        return
+    production = [key.id for key in settings.hash_keys if not key.id.startswith("test")]
+    if settings.hash_keys and (production or not settings.hash_keys_named):
+        raise SettingsError(
+            "OTP_TEST_CODE is refused with a production hash key: use OTP_HASH_KEYS ids starting "
+            "with 'test' (or none, for the embedded default's local key)"
+        )
+    if not is_loopback(host) and not test.allow_exposed:
+        raise SettingsError(
+            f"OTP_TEST_CODE is refused on {host}, which is not a loopback address, unless "
+            "OTP_TEST_CODES_ALLOW_EXPOSED=true"
+        )
+
+
 def _pattern(raw: str) -> str:
     try:
         re.compile(raw)
@@ -368,6 +413,10 @@ class Settings:
     processed_ttl: timedelta = timedelta(days=1)
     purge_interval_seconds: float = 60.0
     shutdown_grace_seconds: float = 30.0
+    # Fixed codes for test recipients (the engine's end-to-end tests); never in production.
+    test_codes: TestCodes | None = None
+    # True when the keys came from OTP_HASH_KEYS (named), False for OTP_HASH_KEY.
+    hash_keys_named: bool = True
     # Spans go to an OTLP collector when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set.
     otlp_traces: bool = False
 
@@ -442,8 +491,11 @@ class Settings:
             purge_interval_seconds=env_int(env, 60, "PURGE_INTERVAL_SECONDS"),
             shutdown_grace_seconds=env_int(env, 30, "SHUTDOWN_GRACE_SECONDS"),
             otlp_traces=otlp_configured(env),
+            test_codes=test_codes(env, policy.length),
+            hash_keys_named=optional(env, "OTP_HASH_KEYS") is not None,
         )
         check_exposure(settings.http_host, settings.http_api_keys)
+        check_test_codes(settings, settings.http_host)
         check_delivery(settings)
         if not 1 <= settings.http_workers <= 64:
             raise SettingsError("HTTP_WORKERS must be 1 to 64")

@@ -13,7 +13,9 @@ class ScriptedCodeGenerator:
         self._step = step
         self._by_request: dict[str, str] = {}
 
-    def generate(self, length: int, request_id: str | None = None) -> str:
+    def generate(
+        self, length: int, request_id: str | None = None, recipient: str | None = None
+    ) -> str:
         if request_id is not None and request_id in self._by_request:
             code = self._by_request[request_id]
         else:

@@ -124,7 +124,9 @@ class GenerateOtp:
             self._default_language,
         )
         self._delivery.check(request.channel, forward=template.forward_on_kafka)
-        code = self._codes.generate(self._policy.length, command.request_id)
+        code = self._codes.generate(
+            self._policy.length, command.request_id, request.recipient.address
+        )
         context = check_context(command.context)
         parameters = message_parameters(request.parameters, code, self._policy, context)
         template.check_parameters(parameters)
