@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format unit faults services services-down bench bench-store bench-timing clean
+.PHONY: install run test lint format unit faults services services-down browser docs bench bench-store bench-timing clean
 
 $(STAMP): pyproject.toml
 	@echo "==> installing the service and its tools into $(VENV) (first run takes a minute)"
@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(BIN)/otp serve
 
 ## Lint, types, import contracts, then every test tier against real Kafka and MongoDB-wire servers.
-test: lint services
+test: lint services browser
 	@eval "$$($(BIN)/python scripts/services.py env)" && $(BIN)/pytest
 
 ## The fault-injection suite alone (also part of `make test`): figures in var/faults-last.json.
@@ -33,6 +33,17 @@ services: $(STAMP)
 
 services-down: $(STAMP)
 	@$(BIN)/python scripts/services.py down
+
+## Headless Chromium (Debian's package) for the living-documentation test.
+browser:
+	@command -v chromium >/dev/null || { echo "==> installing chromium (Debian package)"; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q chromium >/dev/null \
+	  || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }
+
+## The feature files as one HTML page with the last test run's results (var/reports/).
+docs: $(STAMP)
+	@test -f var/reports/cucumber.json || $(BIN)/pytest -q tests/bdd -m "not kafka"
+	$(BIN)/python scripts/living_docs.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -40,3 +41,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(
         f"{either} passing tests ran against real servers ({details})", bold=True
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest-bdd writes the scenarios' results (--cucumber-json, for the living
+    documentation) but does not make the folder."""
+    path = config.getoption("cucumber_json_path", None)
+    if path:
+        Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
