@@ -4,14 +4,28 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format unit faults services services-down browser docs bench bench-store bench-timing clean
+.PHONY: install run test lint format unit faults services services-down browser docs lock image bench bench-store bench-timing clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	@echo "==> installing the service and its tools into $(VENV) (first run takes a minute)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	@$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[dev]'
 	@touch $(STAMP)
+
+## The container image, built with Debian's podman (no Docker engine here), then run and checked.
+image: $(STAMP)
+	$(BIN)/python scripts/image.py all
+
+## Pin the dependency set again (requirements.lock) from a fresh environment.
+lock:
+	@rm -rf var/lock-venv && $(PYTHON) -m venv var/lock-venv
+	@var/lock-venv/bin/python -m pip install --quiet '.[dev,bench]'
+	@{ echo "# The tested dependency set: every package \`make install\` puts into .venv, pinned."; \
+	  echo "# Regenerate with \`make lock\` after changing pyproject.toml's dependencies."; \
+	  var/lock-venv/bin/python -m pip freeze --exclude otp-service; } > requirements.lock
+	@rm -rf var/lock-venv build
+	@echo "requirements.lock: $$(grep -vc '^#' requirements.lock) packages"
 
 install: $(STAMP)
 
@@ -61,7 +75,7 @@ unit: $(STAMP)
 ## Store latency with 1,000 and 50,000 ledgers, MongoDB-wire server and SQLite (about a minute).
 ## The service against the limits of its own dependencies (about 9 minutes): figures, JSON, plot.
 bench: $(STAMP)
-	@$(BIN)/python -m pip install --quiet --editable '.[dev,bench]'
+	@$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[dev,bench]'
 	$(BIN)/python bench/run.py
 
 ## How long validate takes for a missing, an expired and a wrong code (with and without the floor).

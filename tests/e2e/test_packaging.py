@@ -4,6 +4,7 @@ the bundled templates: what a platform team gets from `pip install`."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -35,13 +36,20 @@ def _run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> 
 def test_an_installed_wheel_serves_the_bundled_templates_outside_the_repository(
     tmp_path: Path,
 ) -> None:
+    # Built from a copy of the tracked files, as a release would be (and no build/ in the tree).
+    source = tmp_path / "source"
+    for name in filter(None, _run("git", "ls-files", "-z", cwd=ROOT).split("\0")):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     wheels = tmp_path / "wheels"
-    _run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", wheels, ROOT,
+    _run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", wheels, source,
          cwd=tmp_path)  # fmt: skip
     (wheel,) = wheels.glob("otp_service-*.whl")
     venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
-    _run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", wheel, cwd=tmp_path)
+    _run(venv / "bin" / "python", "-m", "pip", "install", "--quiet",
+         "--constraint", ROOT / "requirements.lock", wheel, cwd=tmp_path)  # fmt: skip
     otp = venv / "bin" / "otp"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
