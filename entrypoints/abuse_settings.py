@@ -3,7 +3,6 @@ variable is in the README table and in SECURITY.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 
 import attrs
@@ -11,12 +10,11 @@ import attrs
 from adapters.recipients import DENIED_BY_DEFAULT, KINDS
 from domain.limits import DAY, Cap, SendCaps
 from domain.parameters import ParameterRules
-from entrypoints.settings_env import SettingsError, env_bool, env_int, text
+from entrypoints.environment import Environment
+from entrypoints.settings_env import SettingsError
 
 
-def _cap(env: Mapping[str, str], name: str, default: Cap) -> Cap:
-    sends = env_int(env, default.max_sends, f"LIMIT_{name}_MAX_SENDS")
-    seconds = env_int(env, int(default.window.total_seconds()), f"LIMIT_{name}_WINDOW_SECONDS")
+def _cap(sends: int, seconds: int, name: str) -> Cap:
     if sends < 0 or seconds < 1:
         raise SettingsError(
             f"LIMIT_{name}_MAX_SENDS must be 0 (off) or more, its window 1 s or more"
@@ -37,26 +35,25 @@ class AbuseSettings:
     validate_failure_floor: timedelta = timedelta(milliseconds=50)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> AbuseSettings:
-        defaults = SendCaps()
-        budget = env_int(env, defaults.sms_per_day.max_sends, "SMS_DAILY_BUDGET")
+    def from_environment(cls, e: Environment) -> AbuseSettings:
+        budget = e.sms_daily_budget
         if budget < 0:
             raise SettingsError("SMS_DAILY_BUDGET must be 0 (off) or more")
-        denied = _names(text(env, ",".join(DENIED_BY_DEFAULT), "SMS_DENIED_NUMBER_TYPES"))
+        denied = _names(e.sms_denied_number_types)
         unknown = sorted(denied - set(KINDS))
         if unknown:
             raise SettingsError(
                 f"SMS_DENIED_NUMBER_TYPES names unknown kinds {unknown}; use {', '.join(KINDS)}"
             )
-        countries = frozenset(c.upper() for c in _names(text(env, "", "SMS_ALLOWED_COUNTRIES")))
+        countries = frozenset(c.upper() for c in _names(e.sms_allowed_countries))
         if any(len(c) != 2 or not c.isalpha() for c in countries):
             raise SettingsError("SMS_ALLOWED_COUNTRIES lists ISO 3166 codes such as RO,DE,FR")
-        floor = env_int(env, 50, "OTP_VALIDATE_FAILURE_FLOOR_MS")
+        floor = e.otp_validate_failure_floor_ms
         try:
             rules = ParameterRules(
-                max_parameters=env_int(env, 32, "TEMPLATE_PARAM_MAX_COUNT"),
-                max_length=env_int(env, 200, "TEMPLATE_PARAM_MAX_LENGTH"),
-                allow_links=env_bool(env, False, "TEMPLATE_PARAM_ALLOW_LINKS"),
+                max_parameters=e.template_param_max_count,
+                max_length=e.template_param_max_length,
+                allow_links=e.template_param_allow_links,
             )
         except ValueError:
             raise SettingsError(
@@ -66,9 +63,13 @@ class AbuseSettings:
             raise SettingsError("OTP_VALIDATE_FAILURE_FLOOR_MS must be 0 to 5000")
         return cls(
             caps=SendCaps(
-                per_recipient=_cap(env, "RECIPIENT", defaults.per_recipient),
-                per_caller=_cap(env, "CALLER", defaults.per_caller),
-                per_sms_country=_cap(env, "SMS_COUNTRY", defaults.per_sms_country),
+                per_recipient=_cap(
+                    e.limit_recipient_max_sends, e.limit_recipient_window_seconds, "RECIPIENT"
+                ),
+                per_caller=_cap(e.limit_caller_max_sends, e.limit_caller_window_seconds, "CALLER"),
+                per_sms_country=_cap(
+                    e.limit_sms_country_max_sends, e.limit_sms_country_window_seconds, "SMS_COUNTRY"
+                ),
                 sms_per_day=Cap(budget, DAY),
             ),
             sms_allowed_countries=countries,

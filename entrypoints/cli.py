@@ -367,3 +367,16 @@ def contract(kind: str) -> None:
 
     document = openapi.document() if kind == "openapi" else asyncapi.document()
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@main.group()
+def config() -> None:
+    """The service's settings (environment variables)."""
+
+
+@config.command("docs")
+def config_docs() -> None:
+    """Print docs/configuration.md, generated from the settings' declarations."""
+    from entrypoints.environment import documentation
+
+    click.echo(documentation(), nl=False)

@@ -17,7 +17,8 @@ from adapters.templates.file_store import BUNDLED_TEMPLATES
 from domain.policy import OtpPolicy
 from entrypoints.abuse_settings import AbuseSettings
 from entrypoints.delivery_settings import DeliverySettings
-from entrypoints.settings_env import SettingsError, env_bool, env_float, env_int, optional, text
+from entrypoints.environment import Environment
+from entrypoints.settings_env import SettingsError
 
 __all__ = ["DeliverySettings", "KafkaSettings", "Settings", "SettingsError"]
 
@@ -53,43 +54,29 @@ class KafkaSettings:
         return {"bootstrap.servers": self.bootstrap_servers, **dict(self.security)}
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> KafkaSettings | None:
-        servers = optional(env, "KAFKA_BOOTSTRAP_SERVERS", "SPRING_KAFKA_BOOTSTRAP_SERVERS")
-        if servers is None:
+    def from_environment(cls, e: Environment) -> KafkaSettings | None:
+        if e.kafka_bootstrap_servers is None:
             return None
-        defaults = cls(bootstrap_servers=servers)
         return cls(
-            bootstrap_servers=servers,
-            group_id=text(
-                env, defaults.group_id, "KAFKA_CONSUMER_GROUP_ID", "SPRING_KAFKA_CONSUMER_GROUP_ID"
-            ),
-            generate_in=text(env, defaults.generate_in, "KAFKA_TOPIC_OTP_GENERATE_IN"),
-            generate_out=text(env, defaults.generate_out, "KAFKA_TOPIC_OTP_GENERATE_OUT"),
-            validate_in=text(env, defaults.validate_in, "KAFKA_TOPIC_OTP_VALIDATE_IN"),
-            validate_out=text(env, defaults.validate_out, "KAFKA_TOPIC_OTP_VALIDATE_OUT"),
-            dead_letter=text(env, defaults.dead_letter, "KAFKA_TOPIC_OTP_DLQ"),
-            notification_external_out=text(
-                env, defaults.notification_external_out, "KAFKA_TOPIC_NOTIFICATION_EXTERNAL_OUT"
-            ),
-            events=optional(env, "KAFKA_TOPIC_OTP_EVENTS"),
-            message_max_bytes=env_int(env, defaults.message_max_bytes, "KAFKA_MESSAGE_MAX_BYTES"),
-            max_in_flight=env_int(env, defaults.max_in_flight, "KAFKA_MAX_IN_FLIGHT"),
-            assignor=_assignor(text(env, defaults.assignor, "KAFKA_PARTITION_ASSIGNOR")),
-            metadata_refresh_ms=env_int(
-                env, defaults.metadata_refresh_ms, "KAFKA_METADATA_REFRESH_MS"
-            ),
-            engine_topic_pattern=_pattern(
-                text(env, defaults.engine_topic_pattern, "ENGINE_TOPIC_PATTERN")
-            ),
-            statistics_interval_ms=env_int(
-                env, defaults.statistics_interval_ms, "KAFKA_STATISTICS_INTERVAL_MS"
-            ),
-            create_topics=env_bool(env, defaults.create_topics, "KAFKA_CREATE_TOPICS"),
-            topic_partitions=env_int(env, defaults.topic_partitions, "KAFKA_TOPIC_PARTITIONS"),
-            topic_replication_factor=env_int(
-                env, defaults.topic_replication_factor, "KAFKA_TOPIC_REPLICATION_FACTOR"
-            ),
-            security=kafka_security(env),
+            bootstrap_servers=e.kafka_bootstrap_servers,
+            group_id=e.kafka_consumer_group_id,
+            generate_in=e.kafka_topic_otp_generate_in,
+            generate_out=e.kafka_topic_otp_generate_out,
+            validate_in=e.kafka_topic_otp_validate_in,
+            validate_out=e.kafka_topic_otp_validate_out,
+            dead_letter=e.kafka_topic_otp_dlq,
+            notification_external_out=e.kafka_topic_notification_external_out,
+            events=e.kafka_topic_otp_events,
+            message_max_bytes=e.kafka_message_max_bytes,
+            max_in_flight=e.kafka_max_in_flight,
+            assignor=_assignor(e.kafka_partition_assignor),
+            metadata_refresh_ms=e.kafka_metadata_refresh_ms,
+            engine_topic_pattern=_pattern(e.engine_topic_pattern),
+            statistics_interval_ms=e.kafka_statistics_interval_ms,
+            create_topics=e.kafka_create_topics,
+            topic_partitions=e.kafka_topic_partitions,
+            topic_replication_factor=e.kafka_topic_replication_factor,
+            security=kafka_security(e),
         )
 
     def unread_reply_topics(self) -> list[str]:
@@ -110,38 +97,25 @@ class KafkaSettings:
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-# librdkafka property: our variable (the Spring names FLOWX deployments use, where they exist).
-KAFKA_SECURITY_VARIABLES = {
-    "ssl.ca.location": ("KAFKA_SSL_CA_LOCATION",),
-    "ssl.certificate.location": ("KAFKA_SSL_CERTIFICATE_LOCATION",),
-    "ssl.key.location": ("KAFKA_SSL_KEY_LOCATION",),
-    "ssl.key.password": ("KAFKA_SSL_KEY_PASSWORD", "SPRING_KAFKA_SSL_KEY_PASSWORD"),
-    "ssl.endpoint.identification.algorithm": ("KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM",),
-}
 JAAS_FIELD = re.compile(r'\b(username|password)\s*=\s*"((?:[^"\\]|\\.)*)"')
 
 
-def kafka_security(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+def kafka_security(e: Environment) -> tuple[tuple[str, str], ...]:
     """The client's security settings; ``SPRING_KAFKA_PROPERTIES_SASL_JAAS_CONFIG`` (a Java
     JAAS line) gives the SASL username and password when the plain variables are not set."""
-    protocol = text(env, "PLAINTEXT", "KAFKA_SECURITY_PROTOCOL", "SPRING_KAFKA_SECURITY_PROTOCOL")
-    protocol = protocol.upper()
+    protocol = e.kafka_security_protocol.upper()
     if protocol not in SECURITY_PROTOCOLS:
         raise SettingsError(
             f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(SECURITY_PROTOCOLS)}"
         )
     config: dict[str, str] = {"security.protocol": protocol}
     if protocol.startswith("SASL"):
-        mechanism = text(
-            env, "PLAIN", "KAFKA_SASL_MECHANISM", "SPRING_KAFKA_PROPERTIES_SASL_MECHANISM"
-        ).upper()
+        mechanism = e.kafka_sasl_mechanism.upper()
         if mechanism not in SASL_MECHANISMS:
             raise SettingsError(f"KAFKA_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}")
-        jaas = dict(
-            JAAS_FIELD.findall(optional(env, "SPRING_KAFKA_PROPERTIES_SASL_JAAS_CONFIG") or "")
-        )
-        username = optional(env, "KAFKA_SASL_USERNAME") or jaas.get("username")
-        password = optional(env, "KAFKA_SASL_PASSWORD") or jaas.get("password")
+        jaas = dict(JAAS_FIELD.findall(e.kafka_sasl_jaas_config or ""))
+        username = e.kafka_sasl_username or jaas.get("username")
+        password = e.kafka_sasl_password or jaas.get("password")
         if username is None or password is None:
             raise SettingsError(
                 f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and "
@@ -150,10 +124,14 @@ def kafka_security(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
         config.update(
             {"sasl.mechanism": mechanism, "sasl.username": username, "sasl.password": password}
         )
-    for name, variables in KAFKA_SECURITY_VARIABLES.items():
-        value = optional(env, *variables)
-        if value is not None:
-            config[name] = value
+    tls = {
+        "ssl.ca.location": e.kafka_ssl_ca_location,
+        "ssl.certificate.location": e.kafka_ssl_certificate_location,
+        "ssl.key.location": e.kafka_ssl_key_location,
+        "ssl.key.password": e.kafka_ssl_key_password,
+        "ssl.endpoint.identification.algorithm": e.kafka_ssl_endpoint_identification_algorithm,
+    }
+    config.update({name: value for name, value in tls.items() if value is not None})
     return tuple(config.items())
 
 
@@ -222,10 +200,10 @@ def decode_key(raw: str, variable: str) -> bytes:
     return secret
 
 
-def hash_keys(env: Mapping[str, str]) -> tuple[NamedKey, ...]:
+def hash_keys(e: Environment) -> tuple[NamedKey, ...]:
     """``OTP_HASH_KEYS`` (``id:key``, newest first), else ``OTP_HASH_KEY`` and the retired
     ``OTP_HASH_PREVIOUS_KEYS``; empty when none is set (the embedded default's key file)."""
-    named = optional(env, "OTP_HASH_KEYS")
+    named = e.otp_hash_keys
     if named is not None:
         keys = []
         for entry in named.split(","):
@@ -243,10 +221,10 @@ def hash_keys(env: Mapping[str, str]) -> tuple[NamedKey, ...]:
         if not keys:
             raise SettingsError("OTP_HASH_KEYS holds no key")
         return tuple(keys)
-    single = optional(env, "OTP_HASH_KEY")
+    single = e.otp_hash_key
     if single is None:
         return ()
-    previous = optional(env, "OTP_HASH_PREVIOUS_KEYS") or ""
+    previous = e.otp_hash_previous_keys or ""
     return tuple(
         NamedKey.unnamed(decode_key(raw, variable))
         for raw, variable in (
@@ -274,14 +252,13 @@ def check_exposure(host: str, keys: tuple[ApiKey, ...]) -> None:
         )
 
 
-def template_store_kind(env: Mapping[str, str], templates_dir: Path | None, mongo: bool) -> str:
+def template_store_kind(chosen: str | None, templates_dir: Path | None, mongo: bool) -> str:
     """``TEMPLATE_STORE``; by default the folder TEMPLATES_DIR names when it exists, else MongoDB
     when configured, else the templates bundled with the package.
 
     Codes and templates are separate ports: keeping codes in MongoDB does not force templates
     there, and templates in MongoDB do not need codes there either (both need MONGODB_URI).
     """
-    chosen = optional(env, "TEMPLATE_STORE")
     if chosen is None:
         named = templates_dir is not None and templates_dir.is_dir()
         return "mongo" if mongo and not named else "files"
@@ -327,8 +304,8 @@ class TestCodes:
     allow_exposed: bool = False
 
 
-def test_codes(env: Mapping[str, str], length: int) -> TestCodes | None:
-    code, recipients = optional(env, "OTP_TEST_CODE"), optional(env, "OTP_TEST_RECIPIENTS")
+def test_codes(e: Environment, length: int) -> TestCodes | None:
+    code, recipients = e.otp_test_code, e.otp_test_recipients
     if code is None and recipients is None:
         return None
     if code is None or recipients is None:
@@ -339,7 +316,7 @@ def test_codes(env: Mapping[str, str], length: int) -> TestCodes | None:
         re.compile(recipients)
     except re.error as exc:
         raise SettingsError(f"OTP_TEST_RECIPIENTS is not a regular expression: {exc}") from None
-    return TestCodes(code, recipients, env_bool(env, False, "OTP_TEST_CODES_ALLOW_EXPOSED"))
+    return TestCodes(code, recipients, e.otp_test_codes_allow_exposed)
 
 
 def check_test_codes(settings: Settings, host: str) -> None:
@@ -369,11 +346,11 @@ def _pattern(raw: str) -> str:
     return raw
 
 
-def otlp_configured(env: Mapping[str, str]) -> bool:
+def otlp_configured(e: Environment) -> bool:
     """Traces are exported only when a collector is named (the OpenTelemetry variables; the
     exporter reads the rest of its OTEL_EXPORTER_OTLP_* settings itself)."""
-    endpoint = optional(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-    return endpoint is not None and text(env, "otlp", "OTEL_TRACES_EXPORTER").lower() != "none"
+    endpoint = e.otel_exporter_otlp_traces_endpoint or e.otel_exporter_otlp_endpoint
+    return endpoint is not None and e.otel_traces_exporter.lower() != "none"
 
 
 @attrs.frozen(kw_only=True)
@@ -416,7 +393,7 @@ class Settings:
     # Fixed codes for test recipients (the engine's end-to-end tests); never in production.
     test_codes: TestCodes | None = None
     # True when the keys came from OTP_HASH_KEYS (named), False for OTP_HASH_KEY.
-    hash_keys_named: bool = True
+    hash_keys_named: bool = False
     # Spans go to an OTLP collector when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set.
     otlp_traces: bool = False
 
@@ -427,72 +404,61 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """The settings of ``env`` (os.environ), declared in entrypoints/environment.py."""
+        e = Environment.read(env)
         try:
             policy = OtpPolicy(
-                length=env_int(env, 6, "OTP_LENGTH", "FLOWX_OTP_LENGTH"),
-                ttl=timedelta(
-                    seconds=env_int(
-                        env,
-                        600,
-                        "OTP_TTL_SECONDS",
-                        "FLOWX_OTP_EXPIRE_TIME_IN_SECONDS",
-                        "FLOWX_OTP_EXPIRETIMEINSECONDS",
-                    )
-                ),
-                max_attempts=env_int(env, 5, "OTP_MAX_ATTEMPTS"),
-                resend_cooldown=timedelta(seconds=env_int(env, 30, "OTP_RESEND_COOLDOWN_SECONDS")),
-                max_sends=env_int(env, 5, "OTP_MAX_SENDS"),
-                send_window=timedelta(seconds=env_int(env, 600, "OTP_SEND_WINDOW_SECONDS")),
-                max_delivery_attempts=env_int(env, 10, "OTP_MAX_DELIVERY_ATTEMPTS"),
-                max_failures_per_day=env_int(env, 20, "OTP_MAX_FAILURES_PER_DAY"),
-                max_failures_per_month=env_int(env, 100, "OTP_MAX_FAILURES_PER_MONTH"),
+                length=e.otp_length,
+                ttl=timedelta(seconds=e.otp_ttl_seconds),
+                max_attempts=e.otp_max_attempts,
+                resend_cooldown=timedelta(seconds=e.otp_resend_cooldown_seconds),
+                max_sends=e.otp_max_sends,
+                send_window=timedelta(seconds=e.otp_send_window_seconds),
+                max_delivery_attempts=e.otp_max_delivery_attempts,
+                max_failures_per_day=e.otp_max_failures_per_day,
+                max_failures_per_month=e.otp_max_failures_per_month,
             )
         except ValueError as exc:
-            if isinstance(exc, SettingsError):
-                raise
             raise SettingsError(f"OTP policy out of range: {exc}") from None
-        folder = optional(env, "TEMPLATES_DIR")
-        templates_dir = Path(folder) if folder is not None else BUNDLED_TEMPLATES
-        mongodb_uri = optional(env, "MONGODB_URI", "SPRING_DATA_MONGODB_URI")
+        templates_dir = Path(e.templates_dir) if e.templates_dir else BUNDLED_TEMPLATES
+        named_folder = Path(e.templates_dir) if e.templates_dir else None
         settings = cls(
             policy=policy,
-            default_language=text(env, "en", "OTP_DEFAULT_LANGUAGE").lower(),
-            http_host=text(env, "127.0.0.1", "HTTP_HOST"),
-            http_port=env_int(env, 8080, "HTTP_PORT"),
-            http_max_body_bytes=env_int(env, 65536, "HTTP_MAX_BODY_BYTES"),
-            http_header_timeout_seconds=env_float(env, 10.0, "HTTP_HEADER_TIMEOUT_SECONDS"),
-            http_body_timeout_seconds=env_float(env, 10.0, "HTTP_BODY_TIMEOUT_SECONDS"),
-            http_max_connections=env_int(env, 1000, "HTTP_MAX_CONNECTIONS"),
-            http_workers=env_int(env, 1, "HTTP_WORKERS"),
-            http_api_keys=api_keys(optional(env, "HTTP_API_KEYS")),
-            sqlite_path=Path(text(env, "var/otp.sqlite3", "SQLITE_PATH")),
-            outbox_dir=Path(text(env, "var/outbox", "OUTBOX_DIR")),
+            default_language=e.otp_default_language.lower(),
+            http_host=e.http_host,
+            http_port=e.http_port,
+            http_max_body_bytes=e.http_max_body_bytes,
+            http_header_timeout_seconds=e.http_header_timeout_seconds,
+            http_body_timeout_seconds=e.http_body_timeout_seconds,
+            http_max_connections=e.http_max_connections,
+            http_workers=e.http_workers,
+            http_api_keys=api_keys(e.http_api_keys),
+            sqlite_path=Path(e.sqlite_path),
+            outbox_dir=Path(e.outbox_dir),
             templates_dir=templates_dir,
             template_store=template_store_kind(
-                env, templates_dir if folder is not None else None, mongodb_uri is not None
+                e.template_store, named_folder, e.mongodb_uri is not None
             ),
-            hash_keys=hash_keys(env),
-            hash_key_file=Path(text(env, "var/otp-hash.key", "OTP_HASH_KEY_FILE")),
-            mail_from_address=text(
-                env, "no-reply@otp.local", "MAIL_FROM_ADDRESS", "APPLICATION_MAIL_FROM_EMAIL"
-            ),
-            mail_from_name=text(env, "OTP service", "MAIL_FROM_NAME", "APPLICATION_MAIL_FROM_NAME"),
-            sms_default_region=optional(env, "SMS_DEFAULT_REGION"),
-            log_format=text(env, "console", "LOG_FORMAT").lower(),
-            log_level=text(env, "INFO", "LOG_LEVEL").upper(),
-            mongodb_uri=mongodb_uri,
-            mongodb_database=optional(env, "MONGODB_DATABASE"),
-            mongodb_timeout_ms=env_int(env, 5000, "MONGODB_TIMEOUT_MS"),
-            kafka=KafkaSettings.from_env(env),
-            delivery=DeliverySettings.from_env(env),
-            abuse=AbuseSettings.from_env(env),
-            delivery_mode=text(env, "auto", "DELIVERY").lower(),
-            processed_ttl=timedelta(seconds=env_int(env, 86400, "PROCESSED_REQUEST_TTL_SECONDS")),
-            purge_interval_seconds=env_int(env, 60, "PURGE_INTERVAL_SECONDS"),
-            shutdown_grace_seconds=env_int(env, 30, "SHUTDOWN_GRACE_SECONDS"),
-            otlp_traces=otlp_configured(env),
-            test_codes=test_codes(env, policy.length),
-            hash_keys_named=optional(env, "OTP_HASH_KEYS") is not None,
+            hash_keys=hash_keys(e),
+            hash_key_file=Path(e.otp_hash_key_file),
+            mail_from_address=e.mail_from_address,
+            mail_from_name=e.mail_from_name,
+            sms_default_region=e.sms_default_region,
+            log_format=e.log_format.lower(),
+            log_level=e.log_level.upper(),
+            mongodb_uri=e.mongodb_uri,
+            mongodb_database=e.mongodb_database,
+            mongodb_timeout_ms=e.mongodb_timeout_ms,
+            kafka=KafkaSettings.from_environment(e),
+            delivery=DeliverySettings.from_environment(e),
+            abuse=AbuseSettings.from_environment(e),
+            delivery_mode=e.delivery.lower(),
+            processed_ttl=timedelta(seconds=e.processed_request_ttl_seconds),
+            purge_interval_seconds=e.purge_interval_seconds,
+            shutdown_grace_seconds=e.shutdown_grace_seconds,
+            otlp_traces=otlp_configured(e),
+            test_codes=test_codes(e, policy.length),
+            hash_keys_named=e.otp_hash_keys is not None,
         )
         check_exposure(settings.http_host, settings.http_api_keys)
         check_test_codes(settings, settings.http_host)
