@@ -17,7 +17,7 @@ from adapters.templates.file_store import BUNDLED_TEMPLATES
 from domain.policy import OtpPolicy
 from entrypoints.abuse_settings import AbuseSettings
 from entrypoints.delivery_settings import DeliverySettings
-from entrypoints.environment import Environment
+from entrypoints.environment import TOPIC_DEFAULTS, Environment
 from entrypoints.settings_env import SettingsError
 
 __all__ = ["DeliverySettings", "KafkaSettings", "Settings", "SettingsError"]
@@ -27,12 +27,12 @@ __all__ = ["DeliverySettings", "KafkaSettings", "Settings", "SettingsError"]
 class KafkaSettings:
     bootstrap_servers: str
     group_id: str = "otp-service"
-    generate_in: str = "ai.flowx.plugin.notification.trigger.generate.otp.v1"
-    generate_out: str = "ai.flowx.engine.receive.plugin.notification.generate.otp.results.v1"
-    validate_in: str = "ai.flowx.plugin.notification.trigger.validate.otp.v1"
-    validate_out: str = "ai.flowx.engine.receive.plugin.notification.validate.otp.results.v1"
-    dead_letter: str = "ai.flowx.plugin.notification.otp.dlq.v1"
-    notification_external_out: str = "ai.flowx.plugin.notification.external.out.v1"
+    generate_in: str = TOPIC_DEFAULTS["generate_in"]
+    generate_out: str = TOPIC_DEFAULTS["generate_out"]
+    validate_in: str = TOPIC_DEFAULTS["validate_in"]
+    validate_out: str = TOPIC_DEFAULTS["validate_out"]
+    dead_letter: str = TOPIC_DEFAULTS["dead_letter"]
+    notification_external_out: str = TOPIC_DEFAULTS["notification_external_out"]
     # Lifecycle events (CloudEvents), when set.
     events: str | None = None
     message_max_bytes: int = 1_048_576
