@@ -7,6 +7,7 @@ MongoDB deployment never creates the SQLite file.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -107,6 +108,8 @@ def kafka_producer_config(kafka: KafkaSettings | None) -> dict[str, Any]:
         # cut to fit before they are sent, never retried.
         "message.max.bytes": kafka.message_max_bytes,
         "reconnect.backoff.max.ms": 1000,
+        # librdkafka's log lines go through the service's logging (JSON or console).
+        "logger": logging.getLogger("confluent_kafka"),
     }
 
 
