@@ -69,7 +69,7 @@ Filler = Callable[[list[OtpLedger]], Awaitable[None]]
 
 @asynccontextmanager
 async def mongo_store() -> AsyncIterator[tuple[OtpRepository, Filler]]:
-    uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:37017/otp")
+    uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:17017/otp")
     client = connect(uri)
     db = client[f"bench_{uuid.uuid4().hex[:8]}"]
     await ensure_indexes(db)

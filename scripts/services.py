@@ -28,12 +28,15 @@ HERE = Path(__file__).resolve().parent
 HOME = Path(os.environ.get("OTP_SERVICES_HOME", Path.home() / ".cache" / "otp-service"))
 RUN = HOME / "run"
 HOST = "127.0.0.1"
-KAFKA_PORT = int(os.environ.get("OTP_KAFKA_PORT", "39092"))
-CONTROLLER_PORT = int(os.environ.get("OTP_KAFKA_CONTROLLER_PORT", "39093"))
-MONGO_PORT = int(os.environ.get("OTP_MONGO_PORT", "37017"))
+# Fixed ports below Linux's ephemeral range (32768-60999): a port in it can be taken at any
+# moment as the source port of some outgoing connection, and the server then fails to bind
+# ("Address already in use"; seen twice on 2026-11-30 with 39092 and 39094).
+KAFKA_PORT = int(os.environ.get("OTP_KAFKA_PORT", "19092"))
+CONTROLLER_PORT = int(os.environ.get("OTP_KAFKA_CONTROLLER_PORT", "19093"))
+MONGO_PORT = int(os.environ.get("OTP_MONGO_PORT", "17017"))
 # A second listener that asks for SASL/PLAIN, for the tests of the client's security settings.
 # The account is the test broker's own, on loopback only.
-KAFKA_SASL_PORT = int(os.environ.get("OTP_KAFKA_SASL_PORT", "39094"))
+KAFKA_SASL_PORT = int(os.environ.get("OTP_KAFKA_SASL_PORT", "19094"))
 KAFKA_SASL_USER, KAFKA_SASL_PASSWORD = "otp-service", "otp-test-broker-password"
 KAFKA_VERSION = "4.1.1"
 LOG4J_VERSION = "2.25.3"
@@ -74,12 +77,19 @@ MONGO_POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
 </project>
 """
 
+# Rolled at 10 MB, two old files kept: the fault suite's kills made one file grow to 134 MB.
 LOG4J2 = """status = warn
-appender.file.type = File
+appender.file.type = RollingFile
 appender.file.name = file
 appender.file.fileName = ${sys:kafka.logs.dir}/server.log
+appender.file.filePattern = ${sys:kafka.logs.dir}/server.log.%i
 appender.file.layout.type = PatternLayout
 appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 10MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 2
 rootLogger.level = INFO
 rootLogger.appenderRef.file.ref = file
 logger.kafka.name = kafka
