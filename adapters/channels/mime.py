@@ -7,13 +7,15 @@ Built with the stdlib's ``compat32`` classes (``MIMENonMultipart``, ``MIMEMultip
 
 from __future__ import annotations
 
+import functools
 import uuid
+from datetime import UTC, datetime
 from email import charset
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
-from email.utils import formataddr, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 
 import attrs
 
@@ -31,6 +33,22 @@ class Sender:
     name: str | None = None
 
 
+def date_header(now: float) -> str:
+    """The ``Date`` header for the instant ``now`` (seconds since the epoch)."""
+    return _date_of_second(int(now))
+
+
+@functools.lru_cache(maxsize=4)
+def _date_of_second(second: int) -> str:
+    # Mails sent in the same second share the header: formatting it is not free.
+    return format_datetime(datetime.fromtimestamp(second, UTC))
+
+
+@functools.lru_cache(maxsize=16)
+def _from_header(name: str, address: str) -> str:
+    return formataddr((name, address), charset="utf-8")
+
+
 def build_mail(notification: Notification, sender: Sender, *, sent_at_header: str) -> Message:
     message = notification.message
     text = _part("plain", message.text)
@@ -42,7 +60,7 @@ def build_mail(notification: Notification, sender: Sender, *, sent_at_header: st
         mail = MIMEMultipart("alternative", boundary=f"=_{uuid.uuid4().hex}")
         mail.attach(text)
         mail.attach(_part("html", message.html))
-    mail["From"] = formataddr((sender.name or "", sender.address), charset="utf-8")
+    mail["From"] = _from_header(sender.name or "", sender.address)
     mail["To"] = _header(notification.recipient.address)
     mail["Subject"] = _header(message.subject or "")
     mail["Date"] = sent_at_header

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from pathlib import Path
 
-from adapters.channels.mime import Sender, build_mail
+from adapters.channels.mime import Sender, build_mail, date_header
 from domain.notification import DeliveryResult, Notification
 
 
@@ -55,9 +55,7 @@ class OutboxMailChannel:
         self._sender = sender
 
     async def send(self, notification: Notification) -> DeliveryResult:
-        mail = build_mail(
-            notification, self._sender, sent_at_header=format_datetime(datetime.now(UTC))
-        )
+        mail = build_mail(notification, self._sender, sent_at_header=date_header(time.time()))
         return await _deliver(self._folder, notification, ".eml", mail.as_bytes())
 
 

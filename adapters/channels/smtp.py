@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from datetime import UTC, datetime
-from email.utils import format_datetime
+import time
 
 import aiosmtplib
 import attrs
 import structlog
 
 from adapters.channels.failover import PermanentDeliveryError, TransientDeliveryError
-from adapters.channels.mime import Sender, build_mail
+from adapters.channels.mime import Sender, build_mail, date_header
 from domain.notification import Notification
 
 log = structlog.get_logger(__name__)
@@ -61,9 +60,7 @@ class SmtpMailProvider:
         self._lock = asyncio.Lock()
 
     async def deliver(self, notification: Notification) -> str | None:
-        mail = build_mail(
-            notification, self._sender, sent_at_header=format_datetime(datetime.now(UTC))
-        )
+        mail = build_mail(notification, self._sender, sent_at_header=date_header(time.time()))
         async with self._lock:
             try:
                 client = await self._connected()
