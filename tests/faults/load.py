@@ -15,6 +15,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,20 @@ def wait_handled(worker: RunningService, count: int, timeout: float = 120) -> No
         assert worker.process.poll() is None, f"the worker died:\n{worker.logs()[-3000:]}"
         assert time.monotonic() < deadline, "the worker did not get going"
         time.sleep(0.05)
+
+
+def handled_in_last(worker: RunningService, seconds: float) -> int:
+    """How many records the worker answered in the last ``seconds`` of its log (JSON lines):
+    after a kill -9, about what was answered but not yet committed comes back as duplicates."""
+    stamps = [
+        datetime.fromisoformat(line["timestamp"])
+        for line in (json.loads(raw) for raw in worker.logs().splitlines() if raw.startswith("{"))
+        if line.get("event") == "kafka.handled"
+    ]
+    if not stamps:
+        return 0
+    last = max(stamps)
+    return sum(1 for stamp in stamps if (last - stamp).total_seconds() <= seconds)
 
 
 def wait_assigned(*workers: RunningService, timeout: float = 30) -> None:

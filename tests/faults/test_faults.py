@@ -19,6 +19,7 @@ from tests.faults.load import (
     Figures,
     Record,
     collect_replies,
+    handled_in_last,
     kill_server,
     measure,
     ready,
@@ -79,14 +80,23 @@ def test_kill_9_of_the_worker(deployment: Deployment, capsys: pytest.CaptureFixt
     workers = [deployment.start("w1")]
     wait_assigned(*workers)
 
+    recent: list[int] = []
+
     def crash() -> None:
         wait_handled(workers[0], 300)
         workers[0].process.kill()
         workers[0].process.wait()
+        # Offsets are committed every 0.5 s: a crash replays about the last half second of
+        # answered records. How many that is depends on the worker's speed, so the bound is
+        # what it answered in its last second (a fixed 100 failed once it got faster).
+        recent.append(handled_in_last(workers[0], 1.0))
         workers.append(deployment.start("w1-restarted"))
 
     figures = under_load("kill -9 of the worker", deployment, workers, crash, capsys)
-    assert figures.duplicate_replies < 100, figures.line()
+    with capsys.disabled():
+        print(f"answered in the worker's last second before the kill: {recent[0]}")
+    assert 0 < recent[0] < 1000
+    assert figures.duplicate_replies <= recent[0], (figures.line(), recent)
 
 
 @pytest.mark.parametrize("server", ["kafka", "mongo"])
