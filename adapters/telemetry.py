@@ -8,8 +8,9 @@ recipient or anything else a caller chooses.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from importlib import metadata
 
@@ -38,6 +39,8 @@ SERVICE_NAME = "otp-service"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 _PROPAGATOR = TraceContextTextMapPropagator()
+# The W3C trace context headers, on Kafka records and HTTP requests alike.
+TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 
 
 @attrs.define
@@ -63,8 +66,8 @@ class Telemetry:
         processes: bool = True,
     ) -> Telemetry:
         """``processor`` takes the finished spans (a batch to OTLP when configured, an
-        in-memory exporter in tests); without one, spans are still made (their trace ids reach
-        replies and logs) and dropped."""
+        in-memory exporter in tests); without one, spans are non-recording but still carry
+        their trace ids to replies and logs."""
         registry = CollectorRegistry()
         if processes:
             for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
@@ -164,6 +167,15 @@ class Telemetry:
             log.warning("kafka.statistics_unreadable", error=type(exc).__name__)
 
 
+def trace_carrier(headers: Iterable[tuple[str, str | bytes | None]]) -> dict[str, str]:
+    """The trace context headers among ``headers`` (HTTP's text or Kafka's bytes)."""
+    return {
+        name: value.decode("latin-1") if isinstance(value, bytes) else value
+        for name, value in headers
+        if name in TRACE_HEADERS and value is not None
+    }
+
+
 def inject_trace(carrier: MutableMapping[str, str]) -> None:
     """Puts the current span's ``traceparent`` (and ``tracestate``) into ``carrier``."""
     _PROPAGATOR.inject(carrier)
@@ -181,6 +193,7 @@ def otlp_exporter() -> SpanExporter:
     return OTLPSpanExporter()
 
 
+@functools.cache
 def package_version() -> str:
     """The installed package's version: ``otp --version``, /healthz and the OpenAPI document."""
     try:

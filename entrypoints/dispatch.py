@@ -249,7 +249,9 @@ async def _record(
     await events.record(
         Happened(
             operation=operation,
-            client_id=str(client) if isinstance(client, str | int) and client is not True else None,
+            client_id=str(client)
+            if isinstance(client, str | int) and not isinstance(client, bool)
+            else None,
             channel=reply["channel"] if isinstance(reply["channel"], str) else None,
             template=template if isinstance(template, str) else None,
             process_instance_id=reply["processInstanceId"],

@@ -71,7 +71,7 @@ class KafkaSettings:
             max_in_flight=e.kafka_max_in_flight,
             assignor=_assignor(e.kafka_partition_assignor),
             metadata_refresh_ms=e.kafka_metadata_refresh_ms,
-            engine_topic_pattern=_pattern(e.engine_topic_pattern),
+            engine_topic_pattern=_regex(e.engine_topic_pattern, "ENGINE_TOPIC_PATTERN"),
             statistics_interval_ms=e.kafka_statistics_interval_ms,
             create_topics=e.kafka_create_topics,
             topic_partitions=e.kafka_topic_partitions,
@@ -312,11 +312,9 @@ def test_codes(e: Environment, length: int) -> TestCodes | None:
         raise SettingsError("OTP_TEST_CODE and OTP_TEST_RECIPIENTS go together")
     if not (code.isascii() and code.isdigit() and len(code) == length):
         raise SettingsError(f"OTP_TEST_CODE must be {length} digits (OTP_LENGTH)")
-    try:
-        re.compile(recipients)
-    except re.error as exc:
-        raise SettingsError(f"OTP_TEST_RECIPIENTS is not a regular expression: {exc}") from None
-    return TestCodes(code, recipients, e.otp_test_codes_allow_exposed)
+    return TestCodes(
+        code, _regex(recipients, "OTP_TEST_RECIPIENTS"), e.otp_test_codes_allow_exposed
+    )
 
 
 def check_test_codes(settings: Settings, host: str) -> None:
@@ -338,11 +336,11 @@ def check_test_codes(settings: Settings, host: str) -> None:
         )
 
 
-def _pattern(raw: str) -> str:
+def _regex(raw: str, variable: str) -> str:
     try:
         re.compile(raw)
     except re.error as exc:
-        raise SettingsError(f"ENGINE_TOPIC_PATTERN is not a regular expression: {exc}") from None
+        raise SettingsError(f"{variable} is not a regular expression: {exc}") from None
     return raw
 
 

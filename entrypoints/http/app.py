@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.telemetry import current_trace_id, inject_trace, package_version
+from adapters.telemetry import current_trace_id, inject_trace, package_version, trace_carrier
 from application.use_cases.purge_expired import PurgeExpired
 from domain.errors import (
     DependencyUnavailable,
@@ -48,7 +48,6 @@ Runner = Callable[
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 # Bound while a request runs (besides those of bound_contextvars), cleared after its last line.
 REQUEST_FIELDS = ("outcome", "template", "channel", "trace_id", "caller")
-TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 
 
 class BodyTooLarge(InvalidRequest):
@@ -138,9 +137,9 @@ def create_app(
             ),
             telemetry.span(
                 f"otp.{operation}",
-                {k: v for k, v in request.headers.items() if k in TRACE_HEADERS},
+                trace_carrier(request.headers.items()),
                 kind=SpanKind.SERVER,
-                attributes={"http.request.method": "POST", "url.path": request.url.path},
+                attributes={"http.request.method": "POST", "url.path": request.scope["path"]},
             ) as span,
         ):
             structlog.contextvars.bind_contextvars(trace_id=current_trace_id())

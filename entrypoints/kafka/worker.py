@@ -27,7 +27,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 from opentelemetry.trace import SpanKind
 
-from adapters.telemetry import Telemetry, current_trace_id
+from adapters.telemetry import Telemetry, current_trace_id, trace_carrier
 from application.events import LifecycleEvents
 from application.idempotency import IdempotentReplies
 from application.ports import MessagePublisher
@@ -53,7 +53,6 @@ from entrypoints.settings import KafkaSettings
 log = structlog.get_logger(__name__)
 # librdkafka's log lines, handed to the standard library's logging (entrypoints/logging.py).
 CLIENT_LOGGER = logging.getLogger("confluent_kafka")
-TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 
 T = TypeVar("T")
 
@@ -328,14 +327,9 @@ class KafkaWorker:
             template=loggable(body.get("templateName")),
             channel=loggable(body.get("channel")),
         )
-        carrier = {
-            name: value.decode("latin-1")
-            for name, value in headers
-            if name in TRACE_HEADERS and value is not None
-        }
         with self._telemetry.span(
             f"otp.{route.kind}",
-            carrier,
+            trace_carrier(headers),
             kind=SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "kafka",
