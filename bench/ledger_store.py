@@ -95,10 +95,8 @@ async def sqlite_store() -> AsyncIterator[tuple[OtpRepository, Filler]]:
         repository = SqliteOtpRepository(connection)
 
         async def fill(batch: list[OtpLedger]) -> None:
-            await connection.execute("BEGIN")
-            for book in batch:
+            for book in batch:  # each save commits by itself, on the event loop's thread
                 await repository.save(book)
-            await connection.execute("COMMIT")
 
         try:
             yield repository, fill

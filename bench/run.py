@@ -538,9 +538,10 @@ def _store_ceiling(
             while time.monotonic() < deadline and await step():
                 pass
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(loop(generate_once) for _ in range(CONCURRENCY)))
         generate_rate = done["generate"] / (time.perf_counter() - started)
+        generate_cpu = (time.process_time() - cpu) / max(done["generate"], 1) * 1000
         todo = iter(list(generated))
         deadline = time.monotonic() + seconds
 
@@ -551,11 +552,15 @@ def _store_ceiling(
             await validate_once(client_id)
             return True
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(loop(next_validate) for _ in range(CONCURRENCY)))
         validate_rate = done["validate"] / (time.perf_counter() - started)
+        validate_cpu = (time.process_time() - cpu) / max(done["validate"], 1) * 1000
         await close()
-        return {"generate_rate": generate_rate, "validate_rate": validate_rate}
+        return {
+            "generate_rate": generate_rate, "validate_rate": validate_rate,
+            "generate_cpu_ms": generate_cpu, "validate_cpu_ms": validate_cpu,
+        }  # fmt: skip
 
     return asyncio.run(run())
 
@@ -868,11 +873,12 @@ def _smtp_ceiling(seconds: float, port: int) -> dict[str, Any]:
                 await provider.deliver(note)
                 count += 1
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(sender() for _ in range(CONCURRENCY)))
         rate = count / (time.perf_counter() - started)
+        cpu_ms = (time.process_time() - cpu) / max(count, 1) * 1000
         await provider.close()
-        return {"rate": rate, "count": count}
+        return {"rate": rate, "count": count, "cpu_ms": cpu_ms}
 
     return asyncio.run(run())
 
@@ -1015,10 +1021,23 @@ def report(results: dict[str, Any]) -> list[str]:
             f"(relay at 20/s: p50 {results['ceiling_relay']['p50_at_20']:.1f} ms, "
             f"p99 {results['ceiling_relay']['p99_at_20']:.1f} ms)"
         )
+        if "generate_cpu_ms" in mongo and "cpu_ms" in results["ceiling_smtp"]:
+            own = mongo["generate_cpu_ms"] + results["ceiling_smtp"]["cpu_ms"]
+            lines.append(
+                f"The dependencies' own CPU per Kafka generate, same libraries: MongoDB ops "
+                f"{mongo['generate_cpu_ms']:.2f} ms + SMTP send "
+                f"{results['ceiling_smtp']['cpu_ms']:.2f} ms = {own:.2f} ms "
+                f"(validate: MongoDB ops {mongo['validate_cpu_ms']:.2f} ms)"
+            )
         kg2, kv2 = results["kafka_generate_2"], results["kafka_validate_2"]
         lines.append(
             f"Two processes / one: Kafka generate {kg2['rate'] / kg1['rate']:.2f}x, "
             f"validate {kv2['rate'] / kv1['rate']:.2f}x"
+        )
+    if "generate_cpu_ms" in sqlite:
+        lines.append(
+            f"The SQLite operations' own CPU: {sqlite['generate_cpu_ms']:.2f} ms per generate, "
+            f"{sqlite['validate_cpu_ms']:.2f} ms per validate"
         )
     lines.append(
         f"Two processes / one: HTTP generate {g2['rate'] / g1['rate']:.2f}x, validate "

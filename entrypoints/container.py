@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import aiosqlite
 import attrs
 import httpx
 import structlog
@@ -49,7 +48,7 @@ from adapters.mongo.processed_requests import MongoProcessedRequests
 from adapters.mongo.send_counters import MongoSendCounters
 from adapters.mongo.template_store import MongoTemplateStore
 from adapters.recipients import LibraryRecipientValidator
-from adapters.repositories.sqlite import SqliteOtpRepository, open_sqlite
+from adapters.repositories.sqlite import SqliteFile, SqliteOtpRepository, open_sqlite
 from adapters.repositories.sqlite_counters import SqliteSendCounters
 from adapters.repositories.sqlite_processed import SqliteProcessedRequests
 from adapters.telemetry import open_telemetry
@@ -177,7 +176,7 @@ def storage_kind(mongodb_uri: str | None) -> str:
     return "mongo" if mongodb_uri else "sqlite"
 
 
-async def sqlite_connection(path: Path) -> AsyncIterator[aiosqlite.Connection]:
+async def sqlite_connection(path: Path) -> AsyncIterator[SqliteFile]:
     connection = await open_sqlite(path)
     try:
         yield connection

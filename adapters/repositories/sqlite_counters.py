@@ -6,9 +6,8 @@ import json
 import sqlite3
 from datetime import datetime
 
-import aiosqlite
-
 from adapters.repositories.documents import instant_text
+from adapters.repositories.sqlite import SqliteFile
 from domain.errors import DependencyUnavailable
 from domain.limits import BUCKETS_PER_WINDOW
 
@@ -36,15 +35,14 @@ PRUNE_AT = 2 * BUCKETS_PER_WINDOW
 
 
 class SqliteSendCounters:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
-        self._db = connection
+    def __init__(self, database: SqliteFile) -> None:
+        self._db = database
 
     async def add(self, key: str, bucket: int, keep_until: datetime) -> dict[int, int]:
         params = {"key": key, "bucket": str(bucket), "keep": instant_text(keep_until)}
         try:
-            async with self._db.execute(ADD, params) as cursor:
-                row = await cursor.fetchone()
-            buckets = {int(b): int(n) for b, n in json.loads(row[0] if row else "{}").items()}
+            rows, _ = await self._db.execute(ADD, params)
+            buckets = {int(b): int(n) for b, n in json.loads(rows[0][0] if rows else "{}").items()}
             if len(buckets) > PRUNE_AT:
                 # A bucket counts until keep_until: one that old before this one is out.
                 span = keep_until.timestamp() - bucket
@@ -61,7 +59,7 @@ class SqliteSendCounters:
             raise DependencyUnavailable(f"The send counts failed: {type(exc).__name__}.") from None
 
     async def purge(self, now: datetime) -> int:
-        cursor = await self._db.execute(
+        _, count = await self._db.execute_in_thread(
             "DELETE FROM send_counts WHERE keep_until < ?", (instant_text(now),)
         )
-        return cursor.rowcount
+        return count

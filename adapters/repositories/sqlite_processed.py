@@ -6,21 +6,19 @@ import json
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from adapters.repositories.documents import instant_text
+from adapters.repositories.sqlite import SqliteFile
 
 
 class SqliteProcessedRequests:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
-        self._db = connection
+    def __init__(self, database: SqliteFile) -> None:
+        self._db = database
 
     async def get(self, request_id: str) -> dict[str, Any] | None:
-        async with self._db.execute(
+        rows, _ = await self._db.execute(
             "SELECT reply FROM processed_requests WHERE request_id = ?", (request_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return json.loads(row[0]) if row is not None else None
+        )
+        return json.loads(rows[0][0]) if rows else None
 
     async def put(self, request_id: str, reply: dict[str, Any], keep_until: datetime) -> None:
         # The first reply stands: a redelivery must never change what was already answered.
@@ -31,7 +29,7 @@ class SqliteProcessedRequests:
         )
 
     async def purge(self, now: datetime) -> int:
-        cursor = await self._db.execute(
+        _, count = await self._db.execute_in_thread(
             "DELETE FROM processed_requests WHERE keep_until < ?", (instant_text(now),)
         )
-        return cursor.rowcount
+        return count
