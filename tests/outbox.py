@@ -30,3 +30,16 @@ def code_in(text: str) -> str:
 
 def newest_code(outbox: Path, suffix: str = ".eml") -> str:
     return code_in(newest_message(outbox, suffix))
+
+
+def code_for(outbox: Path, address: str) -> str:
+    """The code in the one mail sent to ``address``."""
+    found = []
+    for path in outbox.glob("*.eml"):
+        mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if mail["To"] == address:
+            body = mail.get_body(("plain",))
+            assert body is not None
+            found.append(code_in(str(body.get_content())))
+    assert len(found) == 1, f"{len(found)} mails to {address}"
+    return found[0]

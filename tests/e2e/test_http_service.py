@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import RunningService, start_service
-from tests.outbox import newest_code
+from tests.outbox import code_for, newest_code
 
 pytestmark = pytest.mark.e2e
 
@@ -135,5 +135,35 @@ def test_two_workers_share_one_port_and_one_store(tmp_path: Path) -> None:
         code = newest_code(service.outbox)
         check = {"clientId": "w19", "channel": "MAIL", "otp": code}
         assert _post(service, "/v1/otp/validate", check)["otpValid"] is True
+
+        # Both processes write the one file at once: a statement that meets the other's lock
+        # waits for it off the event loop, and the compare-and-set still lets one winner through.
+        async def burst() -> tuple[list[bool], list[bool]]:
+            async with httpx.AsyncClient(base_url=service.base_url, timeout=20) as client:
+                sent = await asyncio.gather(
+                    *(
+                        client.post(
+                            "/v1/otp/generate",
+                            json={
+                                **GENERATE,
+                                "clientId": f"b{i}",
+                                "recipient": f"b{i}@example.com",
+                            },
+                        )
+                        for i in range(60)
+                    )
+                )
+                code = code_for(service.outbox, "b7@example.com")
+                race = {"clientId": "b7", "channel": "MAIL", "otp": code}
+                checked = await asyncio.gather(
+                    *(client.post("/v1/otp/validate", json=race) for _ in range(30))
+                )
+            return [bool(r.json()["otpSent"]) for r in sent], [
+                bool(r.json()["otpValid"]) for r in checked
+            ]
+
+        sent, valid = asyncio.run(burst())
+        assert all(sent)
+        assert sorted(valid) == [False] * 29 + [True]
     finally:
         assert service.stop() == 0
