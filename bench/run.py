@@ -897,7 +897,12 @@ def _relay_ceiling(seconds: float, bootstrap: str) -> dict[str, Any]:
             "bootstrap.servers": bootstrap, "group.id": f"relay-{tag}",
             "enable.auto.commit": False, "auto.offset.reset": "earliest",
         })  # fmt: skip
-        producer = Producer({"bootstrap.servers": bootstrap, "reconnect.backoff.max.ms": 1000})
+        producer = Producer({
+            "bootstrap.servers": bootstrap, "reconnect.backoff.max.ms": 1000,
+            # The service's reply producer (adapters/kafka/publisher.py): librdkafka's default
+            # linger of 5 ms would add 5 ms to every relayed record.
+            "enable.idempotence": True, "acks": "all", "linger.ms": 0,
+        })  # fmt: skip
         consumer.subscribe([source])
         while not stop.is_set():
             first = consumer.consume(1, 0.1)
