@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import structlog
+
 from adapters.repositories.documents import (
     instant_text,
     ledger_from_document,
@@ -49,6 +51,8 @@ CREATE INDEX IF NOT EXISTS send_counts_keep_until ON send_counts (keep_until);
 Parameters = Sequence[Any] | Mapping[str, Any]
 
 
+log = structlog.get_logger(__name__)
+
 # SQLite's primary result codes for "another connection holds the lock".
 BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 # The event loop's connection leaves checkpoints to the worker thread's, every this many changes
@@ -68,6 +72,12 @@ def _run(connection: sqlite3.Connection, sql: str, params: Parameters) -> Result
         return Result(cursor.fetchall(), cursor.rowcount)
     finally:
         cursor.close()
+
+
+def _report_checkpoint(done: asyncio.Future[Result]) -> None:
+    # Nothing waits for a checkpoint: a failed one is logged (and the next one tries again).
+    if not done.cancelled() and (error := done.exception()) is not None:
+        log.warning("sqlite.checkpoint_failed", error=type(error).__name__)
 
 
 class SqliteFile:
@@ -103,6 +113,7 @@ class SqliteFile:
         if self._fast.total_changes - self._checkpointed_at >= CHECKPOINT_EVERY:
             self._checkpointed_at = self._fast.total_changes
             self._checkpoint = self._in_thread("PRAGMA wal_checkpoint(RESTART)", ())
+            self._checkpoint.add_done_callback(_report_checkpoint)
         return result
 
     async def execute_in_thread(self, sql: str, params: Parameters = ()) -> Result:
