@@ -629,6 +629,25 @@ def services_env() -> dict[str, str]:
     return dict(line.removeprefix("export ").split("=", 1) for line in lines if "=" in line)
 
 
+def server_pids() -> dict[str, int]:
+    """The test servers' processes, whose CPU the Kafka bursts report beside the service's."""
+    pids = {}
+    for name, label in (("kafka", "broker"), ("mongo", "MongoDB-wire server")):
+        printed = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "services.py"), "pid", name],
+            capture_output=True, text=True, check=False,
+        ).stdout.strip()  # fmt: skip
+        if printed.isdigit():
+            pids[label] = int(printed)
+    return pids
+
+
+def machine_ticks() -> tuple[int, int]:
+    """All and idle (with I/O wait) clock ticks of the machine so far, from /proc/stat."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]
+
+
 def fresh_topics(bootstrap: str, tag: str) -> dict[str, str]:
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -734,6 +753,9 @@ def kafka_generate_bodies(tag: str, count: int) -> list[tuple[bytes, dict[str, A
     return [(f"{tag}{i}".encode(), mail_body(tag)(i)) for i in range(count)]
 
 
+WARM_UP = 300
+
+
 def bench_kafka(seconds: float, workdir: Path, results: dict[str, Any]) -> None:
     env = services_env()
     bootstrap, mongo = env["KAFKA_BOOTSTRAP_SERVERS"], env["MONGODB_URI"]
@@ -762,6 +784,14 @@ def bench_kafka(seconds: float, workdir: Path, results: dict[str, Any]) -> None:
                 with serving(service_env, workers, folder) as service:
                     time.sleep(3)  # partitions assigned
                     results[f"kafka_rss_at_rest_mb_{workers}"] = service.sample()
+                    # Unmeasured: the two Java servers start cold (their JIT), and the service's
+                    # connections open on first use. Without it the first burst ran at 104-108
+                    # req/s where a warm one runs at 176-182.
+                    say(f"Kafka warm-up, {workers} process(es), {WARM_UP} generates")
+                    kafka_run(
+                        bootstrap, replies, topics["KAFKA_TOPIC_OTP_GENERATE_IN"],
+                        kafka_generate_bodies(f"{tag}w", WARM_UP), None, 60,
+                    )  # fmt: skip
                     count = int(150 * seconds)
                     say(f"Kafka generate, {workers} process(es), {count} requests at once")
                     generate = kafka_burst(
@@ -832,10 +862,24 @@ def kafka_burst(
     topic: str,
     bodies: list[tuple[bytes, dict[str, Any]]],
 ) -> dict[str, Any]:
-    """All the requests at once; throughput and the service's CPU per request."""
+    """All the requests at once; throughput, the service's CPU per request, and how busy the
+    machine and the two test servers were meanwhile."""
     run = partial(kafka_run, bootstrap, replies, topic, bodies, None, 120)
+    servers = server_pids()
+    before = {name: cpu_seconds(pid) for name, pid in servers.items()}
+    all_before, idle_before = machine_ticks()
     result = with_cpu(service, _async(run))
-    say(f"  {result['rate']:.0f} req/s, {result['cpu_ms_per_request']:.2f} ms CPU")
+    all_after, idle_after = machine_ticks()
+    count = max(result["count"], 1)
+    result["servers_cpu_ms_per_request"] = {
+        name: (cpu_seconds(pid) - before[name]) / count * 1000 for name, pid in servers.items()
+    }
+    result["machine_busy"] = 1 - (idle_after - idle_before) / max(all_after - all_before, 1)
+    others = ", ".join(f"{n} {ms:.2f} ms" for n, ms in result["servers_cpu_ms_per_request"].items())
+    say(
+        f"  {result['rate']:.0f} req/s, {result['cpu_ms_per_request']:.2f} ms CPU "
+        f"({others}); the machine {result['machine_busy']:.0%} busy"
+    )
     return result
 
 
@@ -1039,6 +1083,14 @@ def report(results: dict[str, Any]) -> list[str]:
             f"Two processes / one: Kafka generate {kg2['rate'] / kg1['rate']:.2f}x, "
             f"validate {kv2['rate'] / kv1['rate']:.2f}x"
         )
+        if "machine_busy" in kg2:
+            servers = ", ".join(
+                f"{name} {ms:.2f} ms" for name, ms in kg2["servers_cpu_ms_per_request"].items()
+            )
+            lines.append(
+                f"Kafka generate, 2 processes: the machine {kg2['machine_busy']:.0%} busy; CPU "
+                f"per generate: the service {kg2['cpu_ms_per_request']:.2f} ms, {servers}"
+            )
     if "generate_cpu_ms" in sqlite:
         lines.append(
             f"The SQLite operations' own CPU: {sqlite['generate_cpu_ms']:.2f} ms per generate, "
