@@ -452,6 +452,15 @@ def _outbox_ceiling(seconds: float, folder: str) -> dict[str, Any]:
     return {"rate": count / (time.perf_counter() - started), "count": count}
 
 
+def cpu_ms_per(since: float, count: int) -> float:
+    """This process's CPU milliseconds per request since ``since`` (``time.process_time()``)."""
+    return (time.process_time() - since) / max(count, 1) * 1000
+
+
+def per_server(cpu_ms: dict[str, float]) -> str:
+    return ", ".join(f"{name} {ms:.2f} ms" for name, ms in cpu_ms.items())
+
+
 def _store_ceiling(
     seconds: float, kind: str, uri: str, folder: str, with_replies: bool
 ) -> dict[str, Any]:
@@ -541,7 +550,7 @@ def _store_ceiling(
         started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(loop(generate_once) for _ in range(CONCURRENCY)))
         generate_rate = done["generate"] / (time.perf_counter() - started)
-        generate_cpu = (time.process_time() - cpu) / max(done["generate"], 1) * 1000
+        generate_cpu = cpu_ms_per(cpu, done["generate"])
         todo = iter(list(generated))
         deadline = time.monotonic() + seconds
 
@@ -555,7 +564,7 @@ def _store_ceiling(
         started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(loop(next_validate) for _ in range(CONCURRENCY)))
         validate_rate = done["validate"] / (time.perf_counter() - started)
-        validate_cpu = (time.process_time() - cpu) / max(done["validate"], 1) * 1000
+        validate_cpu = cpu_ms_per(cpu, done["validate"])
         await close()
         return {
             "generate_rate": generate_rate, "validate_rate": validate_rate,
@@ -759,6 +768,7 @@ WARM_UP = 300
 def bench_kafka(seconds: float, workdir: Path, results: dict[str, Any]) -> None:
     env = services_env()
     bootstrap, mongo = env["KAFKA_BOOTSTRAP_SERVERS"], env["MONGODB_URI"]
+    servers = server_pids()
     sink = SmtpSink(workdir)
     try:
         for workers in (1, 2):
@@ -796,7 +806,7 @@ def bench_kafka(seconds: float, workdir: Path, results: dict[str, Any]) -> None:
                     say(f"Kafka generate, {workers} process(es), {count} requests at once")
                     generate = kafka_burst(
                         service, bootstrap, replies, topics["KAFKA_TOPIC_OTP_GENERATE_IN"],
-                        kafka_generate_bodies(tag, count),
+                        kafka_generate_bodies(tag, count), servers,
                     )  # fmt: skip
                     results[f"kafka_generate_{workers}"] = generate
                     received = sink.codes
@@ -808,8 +818,9 @@ def bench_kafka(seconds: float, workdir: Path, results: dict[str, Any]) -> None:
                     ]
                     say(f"Kafka validate, {workers} process(es), {len(checks)} requests at once")
                     validate = kafka_burst(
-                        service, bootstrap, replies, topics["KAFKA_TOPIC_OTP_VALIDATE_IN"], checks
-                    )
+                        service, bootstrap, replies, topics["KAFKA_TOPIC_OTP_VALIDATE_IN"], checks,
+                        servers,
+                    )  # fmt: skip
                     results[f"kafka_validate_{workers}"] = validate
                     if workers == 1:
                         curve = []
@@ -861,11 +872,11 @@ def kafka_burst(
     replies: Replies,
     topic: str,
     bodies: list[tuple[bytes, dict[str, Any]]],
+    servers: dict[str, int],
 ) -> dict[str, Any]:
     """All the requests at once; throughput, the service's CPU per request, and how busy the
     machine and the two test servers were meanwhile."""
     run = partial(kafka_run, bootstrap, replies, topic, bodies, None, 120)
-    servers = server_pids()
     before = {name: cpu_seconds(pid) for name, pid in servers.items()}
     all_before, idle_before = machine_ticks()
     result = with_cpu(service, _async(run))
@@ -875,10 +886,10 @@ def kafka_burst(
         name: (cpu_seconds(pid) - before[name]) / count * 1000 for name, pid in servers.items()
     }
     result["machine_busy"] = 1 - (idle_after - idle_before) / max(all_after - all_before, 1)
-    others = ", ".join(f"{n} {ms:.2f} ms" for n, ms in result["servers_cpu_ms_per_request"].items())
     say(
         f"  {result['rate']:.0f} req/s, {result['cpu_ms_per_request']:.2f} ms CPU "
-        f"({others}); the machine {result['machine_busy']:.0%} busy"
+        f"({per_server(result['servers_cpu_ms_per_request'])}); "
+        f"the machine {result['machine_busy']:.0%} busy"
     )
     return result
 
@@ -920,7 +931,7 @@ def _smtp_ceiling(seconds: float, port: int) -> dict[str, Any]:
         started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(sender() for _ in range(CONCURRENCY)))
         rate = count / (time.perf_counter() - started)
-        cpu_ms = (time.process_time() - cpu) / max(count, 1) * 1000
+        cpu_ms = cpu_ms_per(cpu, count)
         await provider.close()
         return {"rate": rate, "count": count, "cpu_ms": cpu_ms}
 
@@ -1084,12 +1095,10 @@ def report(results: dict[str, Any]) -> list[str]:
             f"validate {kv2['rate'] / kv1['rate']:.2f}x"
         )
         if "machine_busy" in kg2:
-            servers = ", ".join(
-                f"{name} {ms:.2f} ms" for name, ms in kg2["servers_cpu_ms_per_request"].items()
-            )
             lines.append(
                 f"Kafka generate, 2 processes: the machine {kg2['machine_busy']:.0%} busy; CPU "
-                f"per generate: the service {kg2['cpu_ms_per_request']:.2f} ms, {servers}"
+                f"per generate: the service {kg2['cpu_ms_per_request']:.2f} ms, "
+                f"{per_server(kg2['servers_cpu_ms_per_request'])}"
             )
     if "generate_cpu_ms" in sqlite:
         lines.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.message
 import email.policy
 import re
 from pathlib import Path
@@ -15,11 +16,14 @@ def newest_message(outbox: Path, suffix: str) -> str:
     assert files, f"no {suffix} file in {outbox}"
     raw = files[-1].read_bytes()
     if suffix == ".eml":
-        mail = email.message_from_bytes(raw, policy=email.policy.default)
-        body = mail.get_body(("plain",))
-        assert body is not None
-        return str(body.get_content())
+        return _plain_text(email.message_from_bytes(raw, policy=email.policy.default))
     return raw.decode().split("\n\n", 1)[1]
+
+
+def _plain_text(mail: email.message.EmailMessage) -> str:
+    body = mail.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
 
 
 def code_in(text: str) -> str:
@@ -38,8 +42,6 @@ def code_for(outbox: Path, address: str) -> str:
     for path in outbox.glob("*.eml"):
         mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         if mail["To"] == address:
-            body = mail.get_body(("plain",))
-            assert body is not None
-            found.append(code_in(str(body.get_content())))
+            found.append(code_in(_plain_text(mail)))
     assert len(found) == 1, f"{len(found)} mails to {address}"
     return found[0]

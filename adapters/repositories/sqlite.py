@@ -112,15 +112,12 @@ class SqliteFile:
             return await self.execute_in_thread(sql, params)
         if self._fast.total_changes - self._checkpointed_at >= CHECKPOINT_EVERY:
             self._checkpointed_at = self._fast.total_changes
-            self._checkpoint = self._in_thread("PRAGMA wal_checkpoint(RESTART)", ())
+            self._checkpoint = self.execute_in_thread("PRAGMA wal_checkpoint(RESTART)")
             self._checkpoint.add_done_callback(_report_checkpoint)
         return result
 
-    async def execute_in_thread(self, sql: str, params: Parameters = ()) -> Result:
-        """For statements that may run long or wait for a lock."""
-        return await self._in_thread(sql, params)
-
-    def _in_thread(self, sql: str, params: Parameters) -> asyncio.Future[Result]:
+    def execute_in_thread(self, sql: str, params: Parameters = ()) -> asyncio.Future[Result]:
+        """On the file's own thread: for statements that may run long or wait for a lock."""
         loop = asyncio.get_running_loop()
         return loop.run_in_executor(self._thread, _run, self._slow, sql, params)
 
