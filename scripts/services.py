@@ -186,6 +186,16 @@ def install_mongo() -> Path:
 # ---------------------------------------------------------------- processes
 
 
+def kafka_cluster_id() -> str:
+    """A random cluster id as Kafka makes them: URL-safe base64 of a UUID that does not start
+    with "-". One in 64 does, and the storage tool then reads it as an option (it failed once,
+    in a fresh-clone CI run: "argument --cluster-id/-t: expected one argument")."""
+    while True:
+        cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster.startswith("-"):
+            return cluster
+
+
 def pid_file(name: str) -> Path:
     return RUN / f"{name}.pid"
 
@@ -304,7 +314,7 @@ def start_kafka() -> None:
     )
     classpath = str(home / "lib" / "*")
     if not (data / "meta.properties").exists():
-        cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster = kafka_cluster_id()
         run(
             [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
              "-t", cluster, "-c", str(properties)],
