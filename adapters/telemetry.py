@@ -32,6 +32,8 @@ from prometheus_client import (
     Histogram,
 )
 
+from domain.errors import RateLimited
+
 log = structlog.get_logger(__name__)
 
 SERVICE_NAME = "otp-service"
@@ -56,6 +58,9 @@ class Telemetry:
     kafka_in_flight: Gauge
     kafka_dead_letters: Counter
     kafka_lag: Gauge
+    kafka_partitions: Gauge
+    kafka_idle_seconds: Gauge
+    rate_limited: Counter
 
     @classmethod
     def create(
@@ -133,10 +138,33 @@ class Telemetry:
                 ["topic", "partition"],
                 registry=registry,
             ),
+            kafka_partitions=Gauge(
+                "otp_kafka_partitions_assigned",
+                "Partitions of the request topics this process holds now",
+                registry=registry,
+            ),
+            kafka_idle_seconds=Gauge(
+                "otp_kafka_seconds_since_last_record",
+                "Seconds since this process last finished handling a Kafka record (since start "
+                "when it has handled none)",
+                registry=registry,
+            ),
+            rate_limited=Counter(
+                "otp_rate_limited",
+                "Sends refused by an abuse limit, by the limit that fired (recipient, caller, "
+                "sms_prefix, sms_country, sms_budget)",
+                ["limit"],
+                registry=registry,
+            ),
         )
 
     def shutdown(self) -> None:
         self.tracer_provider.shutdown()
+
+    def count_limit(self, error: object) -> None:
+        """Counts a send refused by an abuse limit under the limit's name."""
+        if isinstance(error, RateLimited):
+            self.rate_limited.labels(error.limit).inc()
 
     @contextmanager
     def span(

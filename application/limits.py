@@ -1,4 +1,5 @@
-"""The abuse caps applied to a send: per recipient, per caller, per SMS country, SMS per day."""
+"""The abuse caps applied to a send: per recipient, per caller, per SMS number range, per SMS
+country, and the SMS budget per window."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import structlog
 from application.ports import Pseudonyms, SendCounters
 from domain.channel import Channel
 from domain.errors import RateLimited
-from domain.limits import Cap, SendCaps
+from domain.limits import Cap, SendCaps, number_block
 from domain.recipient import Recipient
 
 log = structlog.get_logger(__name__)
@@ -32,6 +33,7 @@ class SendLimits:
         self._caps = caps
 
     def _checks(self, recipient: Recipient, caller: str) -> list[tuple[str, Cap, str]]:
+        """(key, cap, reason) per cap that applies; the key's first part names the limit."""
         caps = self._caps
         checks = [
             (
@@ -42,14 +44,20 @@ class SendLimits:
             (f"caller:{caller}", caps.per_caller, "This caller sent too many codes"),
         ]
         if recipient.channel is Channel.SMS:
-            checks.append(
+            block = number_block(recipient.address)
+            checks += [
                 (
-                    f"sms-country:{recipient.calling_code}",
+                    f"sms_prefix:{self._pseudonyms.of(f'block:{block}')}",
+                    caps.per_sms_prefix,
+                    "Too many SMS went to numbers of this range",
+                ),
+                (
+                    f"sms_country:{recipient.calling_code}",
                     caps.per_sms_country,
                     f"Too many SMS went to country code +{recipient.calling_code}",
-                )
-            )
-            checks.append(("sms-day", caps.sms_per_day, "The daily SMS budget is spent"))
+                ),
+                ("sms_budget", caps.sms_budget, "The SMS budget of this window is spent"),
+            ]
         return [c for c in checks if c[1].enabled]
 
     async def admit(self, recipient: Recipient, caller: str, now: datetime) -> list[Taken]:
@@ -66,8 +74,11 @@ class SendLimits:
             wait = cap.retry_after(buckets, now)
             if wait is not None:
                 await self.give_back(taken)
-                log.warning("otp.send_capped", cap=key.split(":")[0], caller=caller)
-                raise RateLimited(f"{reason}; try again in {wait} s.", retry_after_seconds=wait)
+                limit = key.split(":")[0]
+                log.warning("otp.send_capped", cap=limit, caller=caller)
+                raise RateLimited(
+                    f"{reason}; try again in {wait} s.", retry_after_seconds=wait, limit=limit
+                )
         return taken
 
     async def give_back(self, taken: list[Taken]) -> None:

@@ -46,7 +46,7 @@ def _settings(folder: Path, floor_ms: int, ttl: int) -> Settings:
             "LIMIT_RECIPIENT_MAX_SENDS": "0",
             "LIMIT_CALLER_MAX_SENDS": "0",
             "LIMIT_SMS_COUNTRY_MAX_SENDS": "0",
-            "SMS_DAILY_BUDGET": "0",
+            "SMS_BUDGET": "0",
             "LOG_LEVEL": "WARNING",
         }
     )

@@ -41,11 +41,15 @@ class TemplateParameterMissing(OtpError):
 
 
 class RateLimited(OtpError):
+    """``limit`` names the limit that fired, for the metric: ``recipient``, ``caller``,
+    ``sms_prefix``, ``sms_country``, ``sms_budget``, or ``client`` (the per-clientId policy)."""
+
     code = "RATE_LIMITED"
 
-    def __init__(self, message: str, retry_after_seconds: int) -> None:
+    def __init__(self, message: str, retry_after_seconds: int, limit: str = "client") -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+        self.limit = limit
 
 
 class DeliveryFailed(OtpError):

@@ -8,17 +8,17 @@ from datetime import timedelta
 import attrs
 
 from adapters.recipients import DENIED_BY_DEFAULT, KINDS
-from domain.limits import DAY, Cap, SendCaps
+from domain.limits import Cap, SendCaps
 from domain.parameters import ParameterRules
 from entrypoints.environment import Environment
 from entrypoints.settings_env import SettingsError
 
 
-def _cap(sends: int, seconds: int, name: str) -> Cap:
+def _cap(sends: int, seconds: int, count: str, window: str | None = None) -> Cap:
+    """``count`` (and ``window``, else ``count`` ending in _WINDOW_SECONDS) name the variables."""
+    window = window or count.replace("_MAX_SENDS", "_WINDOW_SECONDS")
     if sends < 0 or seconds < 1:
-        raise SettingsError(
-            f"LIMIT_{name}_MAX_SENDS must be 0 (off) or more, its window 1 s or more"
-        )
+        raise SettingsError(f"{count} must be 0 (off) or more, {window} 1 s or more")
     return Cap(sends, timedelta(seconds=seconds))
 
 
@@ -36,9 +36,6 @@ class AbuseSettings:
 
     @classmethod
     def from_environment(cls, e: Environment) -> AbuseSettings:
-        budget = e.sms_daily_budget
-        if budget < 0:
-            raise SettingsError("SMS_DAILY_BUDGET must be 0 (off) or more")
         denied = _names(e.sms_denied_number_types)
         unknown = sorted(denied - set(KINDS))
         if unknown:
@@ -64,13 +61,31 @@ class AbuseSettings:
         return cls(
             caps=SendCaps(
                 per_recipient=_cap(
-                    e.limit_recipient_max_sends, e.limit_recipient_window_seconds, "RECIPIENT"
+                    e.limit_recipient_max_sends,
+                    e.limit_recipient_window_seconds,
+                    "LIMIT_RECIPIENT_MAX_SENDS",
                 ),
-                per_caller=_cap(e.limit_caller_max_sends, e.limit_caller_window_seconds, "CALLER"),
+                per_caller=_cap(
+                    e.limit_caller_max_sends,
+                    e.limit_caller_window_seconds,
+                    "LIMIT_CALLER_MAX_SENDS",
+                ),
+                per_sms_prefix=_cap(
+                    e.limit_sms_prefix_max_sends,
+                    e.limit_sms_prefix_window_seconds,
+                    "LIMIT_SMS_PREFIX_MAX_SENDS",
+                ),
                 per_sms_country=_cap(
-                    e.limit_sms_country_max_sends, e.limit_sms_country_window_seconds, "SMS_COUNTRY"
+                    e.limit_sms_country_max_sends,
+                    e.limit_sms_country_window_seconds,
+                    "LIMIT_SMS_COUNTRY_MAX_SENDS",
                 ),
-                sms_per_day=Cap(budget, DAY),
+                sms_budget=_cap(
+                    e.sms_budget,
+                    e.sms_budget_window_seconds,
+                    "SMS_BUDGET",
+                    "SMS_BUDGET_WINDOW_SECONDS",
+                ),
             ),
             sms_allowed_countries=countries,
             sms_denied_types=denied,

@@ -216,7 +216,8 @@ class Environment(BaseSettings):
         "LIMIT_CALLER_MAX_SENDS",
         default=_CAPS.per_caller.max_sends,
         group="abuse",
-        doc="codes asked for by one caller (an HTTP key's name, or `kafka`)",
+        doc="codes asked for by one caller (an HTTP key's name, or `kafka`); off by default: "
+        "the engine is one caller that speaks for millions of customers (0: off)",
     )
     limit_caller_window_seconds: int = var(
         "LIMIT_CALLER_WINDOW_SECONDS",
@@ -224,11 +225,25 @@ class Environment(BaseSettings):
         group="abuse",
         doc="its window",
     )
+    limit_sms_prefix_max_sends: int = var(
+        "LIMIT_SMS_PREFIX_MAX_SENDS",
+        default=_CAPS.per_sms_prefix.max_sends,
+        group="abuse",
+        doc="SMS to one range of 100 numbers (the number less its last two digits): bounds a "
+        "toll-fraud run through consecutive premium numbers (0: off)",
+    )
+    limit_sms_prefix_window_seconds: int = var(
+        "LIMIT_SMS_PREFIX_WINDOW_SECONDS",
+        default=int(_CAPS.per_sms_prefix.window.total_seconds()),
+        group="abuse",
+        doc="its window",
+    )
     limit_sms_country_max_sends: int = var(
         "LIMIT_SMS_COUNTRY_MAX_SENDS",
         default=_CAPS.per_sms_country.max_sends,
         group="abuse",
-        doc="SMS to one country calling code",
+        doc="SMS to one country calling code (0: off; `SMS_ALLOWED_COUNTRIES` keeps SMS to "
+        "the countries a bank serves)",
     )
     limit_sms_country_window_seconds: int = var(
         "LIMIT_SMS_COUNTRY_WINDOW_SECONDS",
@@ -236,11 +251,17 @@ class Environment(BaseSettings):
         group="abuse",
         doc="its window",
     )
-    sms_daily_budget: int = var(
-        "SMS_DAILY_BUDGET",
-        default=_CAPS.sms_per_day.max_sends,
+    sms_budget: int = var(
+        "SMS_BUDGET",
+        default=_CAPS.sms_budget.max_sends,
         group="abuse",
-        doc="SMS in any 24 h, all recipients (0: off)",
+        doc="SMS in one window, all recipients (0: off); above 200 SMS a second by default",
+    )
+    sms_budget_window_seconds: int = var(
+        "SMS_BUDGET_WINDOW_SECONDS",
+        default=int(_CAPS.sms_budget.window.total_seconds()),
+        group="abuse",
+        doc="its window",
     )
     sms_allowed_countries: str = var(
         "SMS_ALLOWED_COUNTRIES",
@@ -642,6 +663,50 @@ class Environment(BaseSettings):
         default="roundrobin",
         group="kafka",
         doc="`roundrobin`, `range` or `cooperative-sticky`",
+    )
+    kafka_group_protocol: str = var(
+        "KAFKA_GROUP_PROTOCOL",
+        default="classic",
+        group="kafka",
+        doc="`classic`, or `consumer` (KIP-848: the broker assigns; then the session timeout, "
+        "heartbeat and assignor are the broker's `group.consumer.*` settings); "
+        "docs/decisions.md says why the default",
+    )
+    kafka_session_timeout_ms: int = var(
+        "KAFKA_SESSION_TIMEOUT_MS",
+        default=45_000,
+        group="kafka",
+        doc="how long the group waits for a silent worker before it hands its partitions to "
+        "others (classic protocol); longer than a group coordinator's failover, or a broker "
+        "crash costs every partition and a rejoin",
+    )
+    kafka_heartbeat_interval_ms: int = var(
+        "KAFKA_HEARTBEAT_INTERVAL_MS",
+        default=3000,
+        group="kafka",
+        doc="how often the worker tells the group it is alive (classic protocol); at most a "
+        "third of the session timeout",
+    )
+    kafka_max_poll_interval_ms: int = var(
+        "KAFKA_MAX_POLL_INTERVAL_MS",
+        default=300_000,
+        group="kafka",
+        doc="the longest the worker may go without polling before it leaves the group",
+    )
+    kafka_headers_not_echoed: str = var(
+        "KAFKA_HEADERS_NOT_ECHOED",
+        default="__TypeId__,__KeyTypeId__,__ContentTypeId__",
+        group="kafka",
+        doc="request headers left off replies (comma-separated, exact names): by default "
+        "Spring's type-mapping headers, which would make a Spring consumer read the reply as "
+        "the request's class",
+    )
+    kafka_unassigned_ready_seconds: int = var(
+        "KAFKA_UNASSIGNED_READY_SECONDS",
+        default=30,
+        group="kafka",
+        doc="`/readyz` answers 503 when the worker has held no partition this long while its "
+        "group has members",
     )
     kafka_metadata_refresh_ms: int = var(
         "KAFKA_METADATA_REFRESH_MS",

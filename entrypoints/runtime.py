@@ -13,7 +13,7 @@ from adapters.kafka.admin import ensure_topics
 from adapters.telemetry import Telemetry
 from application.events import LifecycleEvents
 from application.idempotency import IdempotentReplies
-from application.ports import OtpRepository
+from application.ports import OtpRepository, TemplateStore
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.purge_expired import PurgeExpired
 from application.use_cases.validate_otp import ValidateOtp
@@ -37,6 +37,8 @@ class Services:
     generate: GenerateOtp
     validate: ValidateOtp
     repository: OtpRepository
+    # Where templates are read: /readyz says when it holds none.
+    templates: TemplateStore
     # Deletes what is past its retention; HTTP's lifespan runs it periodically.
     purge: PurgeExpired
     # Replies kept by request id (Kafka redeliveries, HTTP Idempotency-Key).
@@ -90,6 +92,7 @@ async def _services(container: Container) -> Services:
         generate=await resolve(use_cases_of(container).generate_otp),
         validate=await resolve(use_cases_of(container).validate_otp),
         repository=repository,
+        templates=await resolve(adapters_of(container).templates),
         purge=await resolve(use_cases_of(container).purge_expired),
         replies=await resolve(use_cases_of(container).idempotent_replies),
         telemetry=await resolve(adapters_of(container).telemetry),
@@ -105,6 +108,7 @@ async def serving(
     supervisor = supervisor or Supervisor()
     async with running_container(settings) as container:
         services = await _services(container)
+        await _warn_without_templates(services.templates)
         if settings.kafka is None:
             yield services
             return
@@ -140,3 +144,18 @@ async def serving(
         finally:
             stop.set()
             await asyncio.gather(task, return_exceptions=True)
+
+
+async def _warn_without_templates(templates: TemplateStore) -> None:
+    """A store with no template answers every generate TEMPLATE_NOT_FOUND: say so at start."""
+    try:
+        names = await templates.names()
+    except Exception as exc:  # noqa: BLE001 - the store may be down at start; /readyz follows it
+        log.warning("templates.unreadable", error=type(exc).__name__)
+        return
+    if not names:
+        log.warning(
+            "templates.none",
+            hint="the template store holds no template: every generate will answer "
+            "TEMPLATE_NOT_FOUND until templates are imported (otp templates import)",
+        )

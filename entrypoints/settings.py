@@ -38,6 +38,14 @@ class KafkaSettings:
     message_max_bytes: int = 1_048_576
     max_in_flight: int = 64
     assignor: str = "roundrobin"
+    group_protocol: str = "classic"
+    session_timeout_ms: int = 45_000
+    heartbeat_interval_ms: int = 3000
+    max_poll_interval_ms: int = 300_000
+    headers_not_echoed: frozenset[str] = frozenset(
+        {"__TypeId__", "__KeyTypeId__", "__ContentTypeId__"}
+    )
+    unassigned_ready_seconds: int = 30
     metadata_refresh_ms: int = 5000
     # The engine reads only topics matching this; reply topics outside it would go unread.
     engine_topic_pattern: str = r"ai\.flowx\.engine\.receive\..*"
@@ -70,6 +78,18 @@ class KafkaSettings:
             message_max_bytes=e.kafka_message_max_bytes,
             max_in_flight=e.kafka_max_in_flight,
             assignor=_assignor(e.kafka_partition_assignor),
+            group_protocol=_group_protocol(e.kafka_group_protocol),
+            session_timeout_ms=_positive(e.kafka_session_timeout_ms, "KAFKA_SESSION_TIMEOUT_MS"),
+            heartbeat_interval_ms=_heartbeat(e),
+            max_poll_interval_ms=_positive(
+                e.kafka_max_poll_interval_ms, "KAFKA_MAX_POLL_INTERVAL_MS"
+            ),
+            headers_not_echoed=frozenset(
+                name.strip() for name in e.kafka_headers_not_echoed.split(",") if name.strip()
+            ),
+            unassigned_ready_seconds=_positive(
+                e.kafka_unassigned_ready_seconds, "KAFKA_UNASSIGNED_READY_SECONDS"
+            ),
             metadata_refresh_ms=e.kafka_metadata_refresh_ms,
             engine_topic_pattern=_regex(e.engine_topic_pattern, "ENGINE_TOPIC_PATTERN"),
             statistics_interval_ms=e.kafka_statistics_interval_ms,
@@ -136,6 +156,30 @@ def kafka_security(e: Environment) -> tuple[tuple[str, str], ...]:
 
 
 ASSIGNORS = ("roundrobin", "range", "cooperative-sticky")
+
+
+GROUP_PROTOCOLS = ("classic", "consumer")
+
+
+def _group_protocol(name: str) -> str:
+    if name not in GROUP_PROTOCOLS:
+        raise SettingsError(f"KAFKA_GROUP_PROTOCOL must be one of {', '.join(GROUP_PROTOCOLS)}")
+    return name
+
+
+def _positive(value: int, variable: str) -> int:
+    if value <= 0:
+        raise SettingsError(f"{variable} must be positive")
+    return value
+
+
+def _heartbeat(e: Environment) -> int:
+    heartbeat = _positive(e.kafka_heartbeat_interval_ms, "KAFKA_HEARTBEAT_INTERVAL_MS")
+    if heartbeat * 3 > e.kafka_session_timeout_ms:
+        raise SettingsError(
+            "KAFKA_HEARTBEAT_INTERVAL_MS must be at most a third of KAFKA_SESSION_TIMEOUT_MS"
+        )
+    return heartbeat
 
 
 def _assignor(name: str) -> str:

@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Installs, starts and stops the test servers: Apache Kafka (KRaft) and a MongoDB-wire server.
 
-    scripts/services up | down | status | env | install | pid kafka|mongo
+    scripts/services up | down | status | env | install | pid kafka|mongo|node1|node2|node3
+    scripts/services cluster up | down | status | env
+
+`cluster` is a replicated Kafka cluster beside the single node: three KRaft nodes, each broker
+and controller (replication factor 3, min.insync.replicas 2, unclean leader election off), for
+the faults a bank's cluster has. It is started by the tests that need it, from the same jars.
 
 Downloads and builds are cached under $OTP_SERVICES_HOME (default ~/.cache/otp-service), never
 in the work tree. Both come from Maven Central jars: Kafka, and mongo-java-server on its H2 file
@@ -22,6 +27,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -38,6 +44,11 @@ MONGO_PORT = int(os.environ.get("OTP_MONGO_PORT", "17017"))
 # The account is the test broker's own, on loopback only.
 KAFKA_SASL_PORT = int(os.environ.get("OTP_KAFKA_SASL_PORT", "19094"))
 KAFKA_SASL_USER, KAFKA_SASL_PASSWORD = "otp-service", "otp-test-broker-password"
+# The replicated cluster: node n listens on CLUSTER_PORT + n - 1, its controller on
+# CLUSTER_CONTROLLER_PORT + n - 1.
+CLUSTER_NODES = (1, 2, 3)
+CLUSTER_PORT = int(os.environ.get("OTP_KAFKA_CLUSTER_PORT", "19192"))
+CLUSTER_CONTROLLER_PORT = int(os.environ.get("OTP_KAFKA_CLUSTER_CONTROLLER_PORT", "19195"))
 KAFKA_VERSION = "4.1.1"
 LOG4J_VERSION = "2.25.3"
 SLF4J_VERSION = "2.0.17"
@@ -276,62 +287,146 @@ def start_kafka() -> None:
     if running_pid("kafka") is not None and kafka_ready():
         say(f"kafka already running on {HOST}:{KAFKA_PORT}")
         return
+    settings = [
+        "node.id=1",
+        f"controller.quorum.voters=1@{HOST}:{CONTROLLER_PORT}",
+        f"listeners=PLAINTEXT://{HOST}:{KAFKA_PORT},CONTROLLER://{HOST}:{CONTROLLER_PORT},"
+        f"SASL_PLAINTEXT://{HOST}:{KAFKA_SASL_PORT}",
+        f"advertised.listeners=PLAINTEXT://{HOST}:{KAFKA_PORT},"
+        f"SASL_PLAINTEXT://{HOST}:{KAFKA_SASL_PORT}",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,"
+        "SASL_PLAINTEXT:SASL_PLAINTEXT",
+        "listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{KAFKA_SASL_USER}" password="{KAFKA_SASL_PASSWORD}" '
+        f'user_{KAFKA_SASL_USER}="{KAFKA_SASL_PASSWORD}";',
+        "num.partitions=4",
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=4",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+    ]
+    say(f"starting kafka on {HOST}:{KAFKA_PORT}...")
+    start_node("kafka", settings, kafka_cluster_id(), heap="512m")
+    wait_until(kafka_ready, "kafka", RUN / "kafka.log")
+    say("kafka ready")
+
+
+COMMON_NODE_SETTINGS = [
+    "process.roles=broker,controller",
+    "controller.listener.names=CONTROLLER",
+    "inter.broker.listener.name=PLAINTEXT",
+    "group.initial.rebalance.delay.ms=0",
+    "auto.create.topics.enable=true",
+    "log.retention.hours=24",
+]
+
+
+def start_node(name: str, settings: list[str], cluster: str, heap: str) -> None:
+    """Writes a KRaft node's properties, formats its storage once (with ``cluster`` as the id)
+    and starts it; the caller waits for it."""
     home = install_kafka()
     java = need("java")
-    data = RUN / "kafka-data"
-    properties = RUN / "kafka.properties"
-    properties.write_text(
-        "\n".join(
-            [
-                "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@{HOST}:{CONTROLLER_PORT}",
-                f"listeners=PLAINTEXT://{HOST}:{KAFKA_PORT},CONTROLLER://{HOST}:{CONTROLLER_PORT},"
-                f"SASL_PLAINTEXT://{HOST}:{KAFKA_SASL_PORT}",
-                f"advertised.listeners=PLAINTEXT://{HOST}:{KAFKA_PORT},"
-                f"SASL_PLAINTEXT://{HOST}:{KAFKA_SASL_PORT}",
-                "controller.listener.names=CONTROLLER",
-                "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,"
-                "SASL_PLAINTEXT:SASL_PLAINTEXT",
-                "listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN",
-                "listener.name.sasl_plaintext.plain.sasl.jaas.config="
-                "org.apache.kafka.common.security.plain.PlainLoginModule required "
-                f'username="{KAFKA_SASL_USER}" password="{KAFKA_SASL_PASSWORD}" '
-                f'user_{KAFKA_SASL_USER}="{KAFKA_SASL_PASSWORD}";',
-                f"log.dirs={data}",
-                "num.partitions=4",
-                "offsets.topic.replication.factor=1",
-                "offsets.topic.num.partitions=4",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "group.initial.rebalance.delay.ms=0",
-                "auto.create.topics.enable=true",
-                "log.retention.hours=24",
-            ]
-        )
-        + "\n"
-    )
+    RUN.mkdir(parents=True, exist_ok=True)
+    data = RUN / f"{name}-data"
+    properties = RUN / f"{name}.properties"
+    properties.write_text("\n".join([*COMMON_NODE_SETTINGS, *settings, f"log.dirs={data}"]) + "\n")
     classpath = str(home / "lib" / "*")
     if not (data / "meta.properties").exists():
-        cluster = kafka_cluster_id()
         run(
             [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
              "-t", cluster, "-c", str(properties)],
             RUN,
-            "Kafka storage format",
+            f"{name} storage format",
         )  # fmt: skip
-    say(f"starting kafka on {HOST}:{KAFKA_PORT}...")
-    log = spawn(
-        "kafka",
-        [java, "-Xms256m", "-Xmx512m", "-XX:+UseSerialGC",
+    spawn(
+        name,
+        [java, "-Xms128m", f"-Xmx{heap}", "-XX:+UseSerialGC",
          f"-Dlog4j2.configurationFile={home / 'log4j2.properties'}",
-         f"-Dkafka.logs.dir={RUN / 'kafka-logs'}",
+         f"-Dkafka.logs.dir={RUN / f'{name}-logs'}",
          "-cp", classpath, "kafka.Kafka", str(properties)],
         RUN,
     )  # fmt: skip
-    wait_until(kafka_ready, "kafka", log)
-    say("kafka ready")
+
+
+# ---------------------------------------------------------------- the replicated cluster
+
+
+def node_name(node: int) -> str:
+    return f"node{node}"
+
+
+def node_port(node: int) -> int:
+    return CLUSTER_PORT + node - 1
+
+
+def cluster_bootstrap() -> str:
+    return ",".join(f"{HOST}:{node_port(n)}" for n in CLUSTER_NODES)
+
+
+def cluster_ready() -> bool:
+    """Every node up and registered, so that topics get all three replicas."""
+    if not all(port_open(node_port(n)) for n in CLUSTER_NODES):
+        return False
+    try:
+        from confluent_kafka.admin import AdminClient
+    except ImportError:
+        return True
+    admin = AdminClient({"bootstrap.servers": cluster_bootstrap(), "log_level": 0})
+    try:
+        return len(admin.list_topics(timeout=2).brokers) == len(CLUSTER_NODES)
+    except Exception:  # noqa: BLE001 - not ready yet, whatever the reason
+        return False
+
+
+def cluster_id_file() -> Path:
+    return RUN / "cluster.id"
+
+
+def start_cluster() -> None:
+    """Starts whichever node is down (all of them the first time) and waits for all three."""
+    down = [n for n in CLUSTER_NODES if running_pid(node_name(n)) is None]
+    if not down and cluster_ready():
+        say(f"cluster already running on {cluster_bootstrap()}")
+        return
+    RUN.mkdir(parents=True, exist_ok=True)
+    if not cluster_id_file().exists():
+        cluster_id_file().write_text(kafka_cluster_id())
+    cluster = cluster_id_file().read_text().strip()
+    voters = ",".join(f"{n}@{HOST}:{CLUSTER_CONTROLLER_PORT + n - 1}" for n in CLUSTER_NODES)
+    for node in down:
+        port, controller = node_port(node), CLUSTER_CONTROLLER_PORT + node - 1
+        settings = [
+            f"node.id={node}",
+            f"controller.quorum.voters={voters}",
+            f"listeners=PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller}",
+            f"advertised.listeners=PLAINTEXT://{HOST}:{port}",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            # What a bank's cluster runs: three copies, two of them acknowledged, no data loss
+            # on a leader change.
+            "num.partitions=6",
+            "default.replication.factor=3",
+            "min.insync.replicas=2",
+            "unclean.leader.election.enable=false",
+            "offsets.topic.replication.factor=3",
+            "offsets.topic.num.partitions=6",
+            "transaction.state.log.replication.factor=3",
+            "transaction.state.log.min.isr=2",
+        ]
+        say(f"starting cluster node {node} on {HOST}:{port}...")
+        start_node(node_name(node), settings, cluster, heap="384m")
+    # A node that exits during start-up is named with its log; then all must have registered.
+    for node in down:
+        name = node_name(node)
+        wait_until(partial(port_open, node_port(node)), name, RUN / f"{name}.log")
+    wait_until(cluster_ready, "node1", RUN / "node1.log")
+    say(f"cluster ready on {cluster_bootstrap()}")
+
+
+def stop_cluster() -> None:
+    for node in CLUSTER_NODES:
+        stop(node_name(node))
 
 
 def start_mongo() -> None:
@@ -371,6 +466,7 @@ def stop(name: str) -> None:
 
 def env_lines() -> list[str]:
     return [
+        f"export OTP_TEST_KAFKA_CLUSTER={cluster_bootstrap()}",
         f"export KAFKA_BOOTSTRAP_SERVERS={HOST}:{KAFKA_PORT}",
         f"export OTP_TEST_KAFKA_SASL_SERVERS={HOST}:{KAFKA_SASL_PORT}",
         f"export OTP_TEST_KAFKA_SASL_USER={KAFKA_SASL_USER}",
@@ -379,10 +475,17 @@ def env_lines() -> list[str]:
     ]
 
 
+NAMES = ["kafka", "mongo", *(node_name(n) for n in CLUSTER_NODES)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["up", "down", "status", "env", "install", "pid"])
-    parser.add_argument("name", nargs="?", choices=["kafka", "mongo"], help="with pid")
+    parser.add_argument(
+        "action", choices=["up", "down", "status", "env", "install", "pid", "cluster"]
+    )
+    parser.add_argument(
+        "name", nargs="?", help="with pid: " + ", ".join(NAMES) + "; with cluster: up, down, status"
+    )
     arguments = parser.parse_args()
     action = arguments.action
     if action == "install":
@@ -394,6 +497,9 @@ def main() -> None:
     elif action == "down":
         stop("kafka")
         stop("mongo")
+        stop_cluster()
+    elif action == "cluster":
+        cluster_action(arguments.name or "status")
     elif action == "status":
         for name, port, ready in (
             ("kafka", KAFKA_PORT, kafka_ready),
@@ -403,12 +509,27 @@ def main() -> None:
             print(f"{name}\t{HOST}:{port}\t{state}")
     elif action == "pid":
         # For fault tests: the process group to kill -9 (each server leads its own group).
-        pid = running_pid(arguments.name or "")
+        if arguments.name not in NAMES:
+            raise SystemExit(f"services: pid takes one of {', '.join(NAMES)}")
+        pid = running_pid(arguments.name)
         if pid is None:
             raise SystemExit(f"services: {arguments.name} is not running")
         print(pid)
     else:
         print("\n".join(env_lines()))
+
+
+def cluster_action(what: str) -> None:
+    if what == "up":
+        start_cluster()
+    elif what == "down":
+        stop_cluster()
+    elif what == "status":
+        for node in CLUSTER_NODES:
+            state = "running" if running_pid(node_name(node)) else "stopped"
+            print(f"{node_name(node)}\t{HOST}:{node_port(node)}\t{state}")
+    else:
+        raise SystemExit("services: cluster takes up, down or status")
 
 
 if __name__ == "__main__":

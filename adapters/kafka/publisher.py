@@ -42,14 +42,22 @@ class KafkaMessagePublisher:
 
     confluent-kafka's asyncio producer refuses ``headers=``, and replies must carry the
     request's headers; so the plain producer is used and its delivery reports are handed to
-    asyncio futures. Idempotence is on: a retried send never duplicates a record.
+    asyncio futures. Idempotence is on: a retried send never duplicates a record. Keys are
+    partitioned with murmur2, as the Java client does.
     """
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._producer = Producer(
             # linger.ms 0: a reply leaves at once (the engine waits for it); records still go
-            # in batches while earlier ones are on their way.
-            {"enable.idempotence": True, "acks": "all", "linger.ms": 0, **config}
+            # in batches while earlier ones are on their way. murmur2_random is the Java
+            # client's partitioner: a keyed reply lands where a Java producer would put it.
+            {
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 0,
+                "partitioner": "murmur2_random",
+                **config,
+            }
         )
         self._running = True
         self._poller = threading.Thread(target=self._poll, name="kafka-producer", daemon=True)

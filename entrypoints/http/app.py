@@ -197,6 +197,7 @@ def create_app(
         if key is None:
             outcome = await run(current, body, instance, name, None)
             count(operation, outcome.error.code if outcome.error else "OK")
+            current.telemetry.count_limit(outcome.error)
             headers = _headers_for(outcome.error)
             return JSONResponse(
                 outcome.reply, status_code=status_for(outcome.error), headers=headers
@@ -229,6 +230,7 @@ def create_app(
         async def answer() -> tuple[dict[str, Any], bool]:
             outcome = await run(current, body, instance, name, request_id)
             errors.append(outcome.error)
+            current.telemetry.count_limit(outcome.error)
             return outcome.reply, is_final(outcome.error)
 
         try:
@@ -320,14 +322,17 @@ async def _not_ready(current: Services | None) -> str | None:
         return "starting"
     if current.background is not None and current.background.done():
         return "the Kafka consumer stopped"
-    if current.worker is not None and current.worker.broker_problem is not None:
-        return f"Kafka: {current.worker.broker_problem}"
+    if current.worker is not None and (problem := current.worker.readiness_problem()):
+        return problem
     try:
         await asyncio.wait_for(current.repository.ping(), READY_TIMEOUT)
+        names = await asyncio.wait_for(current.templates.names(), READY_TIMEOUT)
     except TimeoutError:
-        return "the OTP store did not answer in time"
+        return "the OTP store or the template store did not answer in time"
     except DependencyUnavailable as exc:
         return exc.message
+    if not names:
+        return "the template store holds no template (otp templates import)"
     return None
 
 

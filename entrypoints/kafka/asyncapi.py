@@ -19,7 +19,10 @@ _DEFAULTS = KafkaSettings(bootstrap_servers="broker:9092")
 _ENGINE_HEADERS = {
     "type": "object",
     "description": "The engine's headers. Every header of a request comes back on its reply "
-    "unchanged, in order, with unknown ones kept as bytes.",
+    "unchanged, in order, with unknown ones kept as bytes, except those listed in "
+    "KAFKA_HEADERS_NOT_ECHOED (by default Spring's __TypeId__, __KeyTypeId__ and "
+    "__ContentTypeId__). A header that repeats is read by its last value, as the Java client's "
+    "lastHeader() does. Replies are partitioned by key with murmur2, as the Java client does.",
     "properties": {
         "processInstanceId": {
             "type": "string",

@@ -19,10 +19,17 @@ def request_id(topic: str, partition: int, offset: int, timestamp: int) -> str:
 
 
 def header_value(headers: HeaderList, name: str) -> bytes | None:
-    for key, value in headers:
+    """The header's last value, as the Java client's ``lastHeader()`` and Spring read it."""
+    for key, value in reversed(headers):
         if key == name:
             return value
     return None
+
+
+def echoed(headers: HeaderList, not_echoed: frozenset[str]) -> HeaderList:
+    """The request's headers for its reply: all of them, repeats included and in order, but
+    those named in ``not_echoed`` (Spring's type-mapping headers by default)."""
+    return [(key, value) for key, value in headers if key not in not_echoed]
 
 
 # The engine keeps processInstanceId as a signed 64-bit integer.

@@ -25,6 +25,7 @@ import attrs
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message
 from confluent_kafka import TopicPartition as KafkaTopicPartition
+from confluent_kafka.admin import AdminClient
 from opentelemetry.trace import SpanKind
 
 from adapters.telemetry import Telemetry, current_trace_id, trace_carrier
@@ -39,6 +40,7 @@ from entrypoints.kafka.offsets import OffsetTracker, TopicPartition
 from entrypoints.kafka.ordering import KeyedSequencer
 from entrypoints.kafka.records import (
     HeaderList,
+    echoed,
     fit_dead_letter,
     fit_reply,
     header_value,
@@ -121,17 +123,51 @@ class KafkaWorker:
         self.dead_lettered = 0
         # Why the broker is not usable, or None; read by /readyz.
         self.broker_problem: str | None = "not connected yet"
+        # What the probe found wrong with the topics (a reply topic missing, a partition with
+        # no leader) and the last failed reply per topic; read by /readyz.
+        self._topic_problem: str | None = None
+        self._reply_failures: dict[str, str] = {}
+        # The partitions held, since when none, and the group's view when none are held.
+        self._assigned: set[TopicPartition] = set()
+        self._unassigned_since: float | None = time.monotonic()
+        self._group_problem: str | None = None
+        self._last_record = time.monotonic()
+        self._telemetry.kafka_idle_seconds.set_function(
+            lambda: time.monotonic() - self._last_record
+        )
+
+    def readiness_problem(self) -> str | None:
+        """Why the Kafka entrypoint cannot answer the engine now, or None."""
+        if self.broker_problem is not None:
+            return f"Kafka: {self.broker_problem}"
+        if self._topic_problem is not None:
+            return f"Kafka: {self._topic_problem}"
+        for topic, failure in sorted(self._reply_failures.items()):
+            return f"Kafka: replies to {topic} fail: {failure}"
+        return self._group_problem
 
     def consumer_config(self) -> dict[str, Any]:
+        settings = self._settings
+        # Under KIP-848 (group.protocol=consumer) the broker owns the session, the heartbeat
+        # and the assignment; librdkafka refuses the classic protocol's settings for them.
+        group: dict[str, Any] = (
+            {"group.protocol": "consumer"}
+            if settings.group_protocol == "consumer"
+            else {
+                "group.protocol": "classic",
+                "partition.assignment.strategy": settings.assignor,
+                "session.timeout.ms": settings.session_timeout_ms,
+                "heartbeat.interval.ms": settings.heartbeat_interval_ms,
+            }
+        )
         return {
-            **self._settings.client_config(),
-            "group.id": self._settings.group_id,
+            **settings.client_config(),
+            **group,
+            "group.id": settings.group_id,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "enable.partition.eof": False,
-            "partition.assignment.strategy": self._settings.assignor,
-            "session.timeout.ms": 10000,
-            "heartbeat.interval.ms": 1000,
+            "max.poll.interval.ms": settings.max_poll_interval_ms,
             # A topic created after start is seen within seconds, not librdkafka's 5 minutes.
             "topic.metadata.refresh.interval.ms": self._settings.metadata_refresh_ms,
             "reconnect.backoff.max.ms": 1000,
@@ -235,12 +271,38 @@ class KafkaWorker:
         log.debug("kafka.paused" if paused else "kafka.resumed", in_flight=len(self._tasks))
 
     async def _probe(self, consumer: Consumer, stop: asyncio.Event) -> None:
-        """Asks a broker for metadata every second, so readiness follows the broker both ways."""
-        topic = next(iter(self._routes))
+        """Asks a broker for the topics' metadata every second, so readiness follows the broker
+        and the topics both ways; and, while this worker holds no partition, the group."""
+        config: dict[str, Any] = {**self._settings.client_config(), "logger": CLIENT_LOGGER}
+        admin = AdminClient(config)
+        replies = sorted({route.reply_topic for route in self._routes.values()})
         while not stop.is_set():
-            ok = await asyncio.to_thread(_metadata_answers, consumer, topic)
-            self.broker_problem = None if ok else "no broker answers"
+            try:
+                found = await asyncio.to_thread(
+                    _topics_metadata, consumer, [*self._routes, *replies]
+                )
+            except KafkaException:
+                self.broker_problem = "no broker answers"
+            else:
+                self.broker_problem = None
+                self._topic_problem = _topic_problem(found, replies)
+                self._group_problem = await self._check_group(admin, found)
             await asyncio.sleep(PROBE_EVERY_SECONDS)
+
+    async def _check_group(self, admin: AdminClient, found: dict[str, Any]) -> str | None:
+        """A worker that has held no partition for KAFKA_UNASSIGNED_READY_SECONDS while its
+        group has members, and no more members than partitions (so each should hold one), is
+        not consuming: a lost session, a rebalance that does not end."""
+        since = self._unassigned_since
+        limit = self._settings.unassigned_ready_seconds
+        if since is None or time.monotonic() - since < limit:
+            return None
+        partitions = sum(len(found[t].partitions) for t in self._routes if t in found)
+        members = await asyncio.to_thread(_group_members, admin, self._settings.group_id)
+        if members == 0 or (members is not None and members > partitions):
+            return None  # nobody else holds them either, or this worker is a spare
+        held = round(time.monotonic() - since)
+        return f"Kafka: this worker has held no partition for {held} s while its group has members"
 
     async def _shutdown(self, consumer: Consumer) -> None:
         """Within the grace period: wait for the records in flight, abandon the rest, commit
@@ -291,6 +353,7 @@ class KafkaWorker:
                 return
             self._tracker.finish(tp, offset)
             self.handled += 1
+            self._last_record = time.monotonic()
 
         task.add_done_callback(finished)
 
@@ -408,6 +471,7 @@ class KafkaWorker:
             return outcome
 
         outcome = await self._retry(run_use_case)
+        self._telemetry.count_limit(outcome.error)
         if isinstance(outcome.error, InternalError):
             # Refused for good (a store rejected the write, an unexpected failure): the engine
             # gets INTERNAL_ERROR, and the record is kept for a person to look at.
@@ -417,10 +481,19 @@ class KafkaWorker:
     async def _publish_reply(
         self, record: Message, route: Route, headers: HeaderList, reply: dict[str, Any]
     ) -> None:
+        headers = echoed(headers, self._settings.headers_not_echoed)
         value = fit_reply(reply, record.key(), headers, self._settings.message_max_bytes)
-        await self._retry(
-            self._publisher.publish, route.reply_topic, value, key=record.key(), headers=headers
-        )
+        topic = route.reply_topic
+
+        async def publish() -> None:
+            try:
+                await self._publisher.publish(topic, value, key=record.key(), headers=headers)
+            except OtpError as exc:
+                self._reply_failures[topic] = exc.message  # /readyz says so until one goes
+                raise
+            self._reply_failures.pop(topic, None)
+
+        await self._retry(publish)
 
     async def _dead_letter(self, record: Message, headers: HeaderList, reason: str) -> None:
         log.warning(
@@ -503,8 +576,20 @@ class KafkaWorker:
             return
         self._tracker.committed(offsets)
 
+    def _holding(self, added: set[TopicPartition], removed: set[TopicPartition]) -> None:
+        """Keeps the partitions held (assign adds, revoke and loss remove: eager and
+        incremental protocols alike), the gauge and since when none are held."""
+        self._assigned = (self._assigned - removed) | added
+        self._telemetry.kafka_partitions.set(len(self._assigned))
+        if self._assigned:
+            self._unassigned_since = None
+            self._group_problem = None
+        elif self._unassigned_since is None:
+            self._unassigned_since = time.monotonic()
+
     def _on_assign(self, consumer: Consumer, partitions: list[KafkaTopicPartition]) -> None:
         self._reassigned = True  # the loop applies the pause state to the new assignment
+        self._holding({(p.topic, p.partition) for p in partitions}, set())
         log.info("kafka.assigned", partitions=[(p.topic, p.partition) for p in partitions])
 
     def _on_revoke(self, consumer: Consumer, partitions: list[KafkaTopicPartition]) -> None:
@@ -512,6 +597,7 @@ class KafkaWorker:
         if self._loop is None or not partitions:
             return
         tps = {(p.topic, p.partition) for p in partitions}
+        self._holding(set(), tps)
         future = asyncio.run_coroutine_threadsafe(self._release(tps), self._loop)
         try:
             offsets = future.result(timeout=self._grace + 5)
@@ -532,6 +618,7 @@ class KafkaWorker:
         if self._loop is None:
             return
         tps = {(p.topic, p.partition) for p in partitions}
+        self._holding(set(), tps)
         for tp in tps:
             self._loop.call_soon_threadsafe(self._tracker.forget, tp)
         log.warning("kafka.partitions_lost", partitions=sorted(tps))
@@ -572,12 +659,35 @@ def _fetch(consumer: Consumer, most: int, wait: float) -> list[Message]:
     return [*first, *consumer.consume(most - 1, 0)]
 
 
-def _metadata_answers(consumer: Consumer, topic: str) -> bool:
+def _topics_metadata(consumer: Consumer, topics: list[str]) -> dict[str, Any]:
+    """Each topic's metadata (one request a topic: a bank's cluster holds thousands of
+    others); raises ``KafkaException`` when no broker answers."""
+    return {
+        topic: consumer.list_topics(topic, timeout=PROBE_TIMEOUT_SECONDS).topics[topic]
+        for topic in topics
+    }
+
+
+def _topic_problem(found: dict[str, Any], replies: list[str]) -> str | None:
+    """What makes a reply topic unwritable: missing, or a partition without a leader."""
+    for topic in replies:
+        metadata = found.get(topic)
+        if metadata is None or metadata.error is not None:
+            return f"the reply topic {topic} does not exist"
+        leaderless = sorted(p for p, detail in metadata.partitions.items() if detail.leader < 0)
+        if leaderless:
+            return f"the reply topic {topic} has partitions without a leader: {leaderless}"
+    return None
+
+
+def _group_members(admin: AdminClient, group: str) -> int | None:
+    """How many members the broker counts in ``group``; None when it does not say."""
     try:
-        consumer.list_topics(topic, timeout=PROBE_TIMEOUT_SECONDS)
-    except KafkaException:
-        return False
-    return True
+        futures = admin.describe_consumer_groups([group], request_timeout=PROBE_TIMEOUT_SECONDS)
+        return len(futures[group].result(timeout=PROBE_TIMEOUT_SECONDS + 1).members)
+    except (KafkaException, TimeoutError) as exc:
+        log.debug("kafka.group_undescribed", error=str(exc))
+        return None
 
 
 async def _bounded(action: Callable[[], object], seconds: float) -> None:

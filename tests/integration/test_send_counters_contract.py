@@ -62,7 +62,7 @@ def limits(counters: SendCounters, per_recipient: int) -> SendLimits:
         per_recipient=Cap(per_recipient, timedelta(hours=1)),
         per_caller=Cap(0, timedelta(minutes=1)),
         per_sms_country=Cap(0, timedelta(hours=1)),
-        sms_per_day=Cap(0, timedelta(days=1)),
+        sms_budget=Cap(0, timedelta(days=1)),
     )
     return SendLimits(counters, HmacPseudonyms(b"k" * 32), caps)
 

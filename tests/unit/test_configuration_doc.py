@@ -46,7 +46,7 @@ def test_the_settings_code_names_no_variable_it_has_not_declared() -> None:
     ]
     named = {match for path in sources for match in VARIABLE.findall(path.read_text())}
     # Other quoted upper-case words there are values, not variables.
-    values = {"SASL_PLAINTEXT", "SASL_SSL", "SMS_COUNTRY"}
+    values = {"SASL_PLAINTEXT", "SASL_SSL"}
     assert named - values <= _declared()
 
 

@@ -55,7 +55,7 @@ def test_mail_bombing_stops_at_the_recipient_cap(pumped: Harness) -> None:
 
 
 def test_a_refused_send_does_not_use_up_the_other_caps_or_the_clients_cooldown() -> None:
-    h = capped(per_recipient=Cap(1, HOUR), sms_per_day=Cap(2, timedelta(days=1)))
+    h = capped(per_recipient=Cap(1, HOUR), sms_budget=Cap(2, timedelta(days=1)))
     assert h.generate(clientId="a")["otpSent"] is True
     assert h.generate(clientId="b")["errorCode"] == "RATE_LIMITED"
     assert h.generate(clientId="b")["errorCode"] == "RATE_LIMITED"
@@ -63,7 +63,7 @@ def test_a_refused_send_does_not_use_up_the_other_caps_or_the_clients_cooldown()
     assert h.generate(clientId="c", recipient="+40722000222")["otpSent"] is True
     # ...and then it is spent.
     spent = h.generate(clientId="d", recipient="+40722000333")
-    assert "daily SMS budget" in spent["error"]
+    assert "SMS budget" in spent["error"]
     # b's own cooldown never started: its pending code was dropped, not counted.
     ledger = h.run(h.repository.get("b", Channel.SMS))
     assert ledger is None or (ledger.sends == [] and ledger.pending == [])
