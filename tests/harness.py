@@ -79,6 +79,7 @@ CONTRACT_TEMPLATE = NotificationTemplate(
 NO_CAPS = SendCaps(
     per_recipient=Cap(0, timedelta(hours=1)),
     per_caller=Cap(0, timedelta(minutes=1)),
+    per_sms_prefix=Cap(0, timedelta(hours=1)),
     per_sms_country=Cap(0, timedelta(hours=1)),
     sms_budget=Cap(0, timedelta(days=1)),
 )

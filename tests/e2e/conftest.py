@@ -66,7 +66,8 @@ class RunningService:
         return self.process.wait(timeout=timeout)
 
 
-def start_service(workdir: Path, **extra: str) -> RunningService:
+def launch_service(workdir: Path, **extra: str) -> RunningService:
+    """``otp serve`` started, not waited for."""
     port = free_port()
     log_path = workdir / "service.log"
     env = service_env(workdir, HTTP_PORT=str(port), **extra)
@@ -74,7 +75,13 @@ def start_service(workdir: Path, **extra: str) -> RunningService:
         process = subprocess.Popen(
             [OTP, "serve"], env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT
         )
-    service = RunningService(process, f"http://127.0.0.1:{port}", workdir, log_path)
+    return RunningService(process, f"http://127.0.0.1:{port}", workdir, log_path)
+
+
+def start_service(workdir: Path, **extra: str) -> RunningService:
+    """``otp serve`` started and ready."""
+    service = launch_service(workdir, **extra)
+    process = service.process
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -28,12 +28,17 @@ ENGINE_HEADERS = [
 class Deployment:
     """Topics, a database and a shared outbox for one or more ``otp serve`` workers."""
 
-    def __init__(self, workdir: Path, **extra_env: str) -> None:
+    # The topics' shape; a cluster's deployment has more of both.
+    partitions = 4
+    replicas = 1
+
+    def __init__(self, workdir: Path, *, servers: str | None = None, **extra_env: str) -> None:
         self.workdir = workdir
-        self.topics = fresh_topics()
+        self.servers = servers or bootstrap()
+        self.topics = fresh_topics(self.partitions, self.servers, self.replicas)
         database = self.database = fresh_database_name()
         self.env = {
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap(),
+            "KAFKA_BOOTSTRAP_SERVERS": self.servers,
             "KAFKA_CONSUMER_GROUP_ID": f"otp-{database}",
             "MONGODB_URI": mongo_uri().rsplit("/", 1)[0] + f"/{database}",
             "OTP_HASH_KEY": HASH_KEY,

@@ -32,6 +32,7 @@ BOUNDED_LABELS = {
     "provider",
     "topic",
     "partition",
+    "limit",
 }
 
 

@@ -38,15 +38,16 @@ class Topics:
         }
 
 
-def fresh_topics(partitions: int = 4) -> Topics:
+def fresh_topics(partitions: int = 4, servers: str | None = None, replicas: int = 1) -> Topics:
+    """New topics on the single broker, or on ``servers`` with ``replicas`` copies each."""
     tag = uuid.uuid4().hex[:10]
     topics = Topics(
         *(f"t{tag}.{name}" for name in ("gen.in", "gen.out", "val.in", "val.out", "dlq"))
     )
-    admin = AdminClient({"bootstrap.servers": bootstrap()})
+    admin = AdminClient({"bootstrap.servers": servers or bootstrap()})
     futures = admin.create_topics(
         [
-            NewTopic(t, num_partitions=partitions, replication_factor=1)
+            NewTopic(t, num_partitions=partitions, replication_factor=replicas)
             for t in attrs.astuple(topics)
         ]
     )
@@ -58,8 +59,9 @@ def fresh_topics(partitions: int = 4) -> Topics:
 def produce(
     topic: str,
     records: Sequence[tuple[bytes | None, bytes, list[tuple[str, bytes]]]],
+    servers: str | None = None,
 ) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 5})
+    producer = Producer({"bootstrap.servers": servers or bootstrap(), "linger.ms": 5})
     for key, value, headers in records:
         while True:
             try:
@@ -75,12 +77,13 @@ def read(
     count: int,
     timeout: float = 60,
     until: Callable[[list[Message]], bool] | None = None,
+    servers: str | None = None,
 ) -> list[Message]:
     """Reads from the start of ``topics`` until ``count`` records (or ``until`` holds)."""
     done = until or (lambda records: len(records) >= count)
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap(),
+            "bootstrap.servers": servers or bootstrap(),
             "group.id": f"reader-{uuid.uuid4().hex}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,

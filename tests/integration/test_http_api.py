@@ -104,6 +104,19 @@ def test_a_resend_inside_the_cooldown_is_429_with_retry_after(client: TestClient
     assert 0 < int(response.headers["Retry-After"]) <= 30
 
 
+def test_a_limited_reply_and_the_metric_name_the_limit_that_fired(client: TestClient) -> None:
+    # The default limits: ten codes an hour reach one address, whatever the clientId.
+    statuses = [
+        client.post("/v1/otp/generate", json={**MAIL, "clientId": f"pump-{n}"}).status_code
+        for n in range(11)
+    ]
+    assert statuses == [200] * 10 + [429]
+    limited = client.post("/v1/otp/generate", json={**MAIL, "clientId": "pump-11"}).json()
+    assert "this recipient" in limited["error"]
+    metrics = client.get("/metrics").text
+    assert 'otp_rate_limited_total{limit="recipient"} 2.0' in metrics
+
+
 def test_probes_metrics_and_openapi(client: TestClient) -> None:
     version = metadata.version("otp-service")
     assert client.get("/healthz").json() == {"status": "ok", "version": version}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -10,9 +11,10 @@ import pytest
 
 from adapters.recipients import LibraryRecipientValidator
 from domain.channel import Channel
-from domain.errors import InvalidRecipient, InvalidRequest
-from domain.limits import Cap
+from domain.errors import InvalidRecipient, InvalidRequest, RateLimited
+from domain.limits import Cap, SendCaps
 from domain.parameters import ParameterRules
+from entrypoints import dispatch
 from tests.harness import NO_CAPS, Harness
 
 HOUR = timedelta(hours=1)
@@ -143,3 +145,54 @@ def test_names_in_every_script_pass_the_parameter_rules() -> None:
     with pytest.raises(InvalidRequest, match="more than 2"):
         ParameterRules(max_parameters=2).check({"a": 1, "b": 2, "c": 3})
     ParameterRules(allow_links=True).check({"link": "https://bank.example/help"})
+
+
+def test_the_default_limits_never_hold_back_the_engine_at_200_codes_a_second() -> None:
+    # One caller (the engine) for a minute at 200 generates a second to distinct customers,
+    # SMS spread over one country's mobile numbers and mail, with every limit at its default.
+    h = Harness(caps=SendCaps())
+    numbers = random.Random(19).sample(range(10_000_000), 6000)
+    limited = 0
+    for n in range(12_000):
+        if n % 2:
+            body = {"channel": "SMS", "recipient": f"+4072{numbers[n // 2]:07d}"}
+        else:
+            body = {"templateName": "otp-mail", "channel": "MAIL", "recipient": f"c{n}@bank.ro"}
+        request = {"templateName": "otp-sms", "clientId": f"customer-{n}", **body}
+        outcome = h.run(dispatch.generate(h.generate_use_case, request, caller="kafka"))
+        limited += isinstance(outcome.error, RateLimited)
+        h.advance(0.005)
+    assert limited == 0
+    assert len(h.sms.sent) + len(h.mail.sent) == 12_000
+
+
+def _limit_of(h: Harness, caller: str = "kafka", **body: str) -> str | None:
+    request = {"templateName": "otp-sms", "channel": "SMS", **body}
+    outcome = h.run(dispatch.generate(h.generate_use_case, request, caller=caller))
+    return outcome.error.limit if isinstance(outcome.error, RateLimited) else None
+
+
+def test_a_toll_fraud_run_through_one_number_range_stops_at_the_prefix_limit() -> None:
+    # The default: 30 SMS an hour to one range of 100 numbers, each number new.
+    h = Harness(caps=SendCaps())
+    fired = [_limit_of(h, clientId=f"bot-{n}", recipient=f"+4072212{n:04d}") for n in range(40)]
+    assert fired == [None] * 30 + ["sms_prefix"] * 10
+    # The next range is another: nothing held back there.
+    assert _limit_of(h, clientId="next", recipient="+40722120100") is None
+
+
+@pytest.mark.parametrize(
+    ("caps", "limit"),
+    [
+        ({"per_recipient": Cap(2, HOUR)}, "recipient"),
+        ({"per_caller": Cap(2, HOUR)}, "caller"),
+        ({"per_sms_prefix": Cap(2, HOUR)}, "sms_prefix"),
+        ({"per_sms_country": Cap(2, HOUR)}, "sms_country"),
+        ({"sms_budget": Cap(2, HOUR)}, "sms_budget"),
+    ],
+)
+def test_each_abuse_limit_fires_and_names_itself(caps: dict[str, Cap], limit: str) -> None:
+    h = capped(**caps)
+    # Three sends that share the recipient, the caller, the range, the country, the budget.
+    fired = [_limit_of(h, clientId=f"c{n}", recipient="+40722123456") for n in range(3)]
+    assert fired == [None, None, limit]
