@@ -42,6 +42,20 @@ def wait_readiness(service: RunningService, status: int, timeout: float = 30) ->
     raise AssertionError(f"/readyz answered {seen}, not {status}:\n{service.logs()[-3000:]}")
 
 
+def wait_unready_for(service: RunningService, reason: str, timeout: float = 30) -> str:
+    """Polls /readyz until it answers 503 naming ``reason``: a worker says "starting" and
+    "not connected yet" first, for as long as the machine takes to start it."""
+    deadline = time.monotonic() + timeout
+    seen = (0, "")
+    while time.monotonic() < deadline:
+        assert service.process.poll() is None, service.logs()[-3000:]
+        seen = readiness(service)
+        if seen[0] == 503 and reason in seen[1]:
+            return seen[1]
+        time.sleep(0.2)
+    raise AssertionError(f"/readyz answered {seen}, not 503 for {reason!r}")
+
+
 def metric(service: RunningService, name: str) -> float:
     text = httpx.get(f"{service.base_url}/metrics", timeout=5).text
     for line in text.splitlines():
@@ -60,13 +74,7 @@ def test_a_missing_reply_topic_makes_the_service_unready_until_it_exists(
     try:
         worker = listening(tmp_path / "w1", **deployment.env)
         deployment.workers.append(worker)
-        reason = wait_readiness(worker, 503)
-        for _ in range(10):  # "starting" and "not connected yet" come first
-            if missing in reason:
-                break
-            time.sleep(0.5)
-            reason = readiness(worker)[1]
-        assert f"the reply topic {missing} does not exist" in reason
+        wait_unready_for(worker, f"the reply topic {missing} does not exist", timeout=40)
         admin = AdminClient({"bootstrap.servers": bootstrap()})
         admin.create_topics([NewTopic(missing, 4, 1)])[missing].result(timeout=30)
         wait_readiness(worker, 200)
@@ -99,8 +107,7 @@ def test_a_worker_holding_no_partition_while_its_group_has_members_is_unready(
     try:
         worker = listening(tmp_path / "w1", **deployment.env)
         deployment.workers.append(worker)
-        reason = wait_readiness(worker, 503, timeout=40)
-        assert "held no partition" in reason, reason
+        wait_unready_for(worker, "held no partition", timeout=60)
         assert metric(worker, "otp_kafka_partitions_assigned") == 0
         other.close()
         wait_readiness(worker, 200, timeout=60)

@@ -15,13 +15,12 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 import httpx
-from confluent_kafka import Message
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from tests.e2e.conftest import RunningService
 from tests.e2e.deployment import Deployment
@@ -84,18 +83,34 @@ def wait_handled(worker: RunningService, count: int, timeout: float = 120) -> No
         time.sleep(0.05)
 
 
-def handled_in_last(worker: RunningService, seconds: float) -> int:
-    """How many records the worker answered in the last ``seconds`` of its log (JSON lines):
-    after a kill -9, about what was answered but not yet committed comes back as duplicates."""
-    stamps = [
-        datetime.fromisoformat(line["timestamp"])
-        for line in (json.loads(raw) for raw in worker.logs().splitlines() if raw.startswith("{"))
+def answered_past_commit(deployment: Deployment, worker: RunningService) -> int:
+    """How many generate records the worker's log shows answered at or past the group's
+    committed offset of their partition: after a kill -9, only these (and the records in
+    flight, whose reply may be out before their log line) can be answered again."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": deployment.servers,
+            "group.id": deployment.env["KAFKA_CONSUMER_GROUP_ID"],
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
+    topic = deployment.topics.generate_in
+    try:
+        numbers = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        committed = {
+            tp.partition: tp.offset
+            for tp in consumer.committed([TopicPartition(topic, n) for n in numbers], timeout=10)
+        }
+    finally:
+        consumer.close()
+    lines = (json.loads(raw) for raw in worker.logs().splitlines() if raw.startswith("{"))
+    return sum(
+        1
+        for line in lines
         if line.get("event") == "kafka.handled"
-    ]
-    if not stamps:
-        return 0
-    last = max(stamps)
-    return sum(1 for stamp in stamps if (last - stamp).total_seconds() <= seconds)
+        and line["offset"] >= committed.get(line["partition"], -1)
+    )
 
 
 def wait_assigned(*workers: RunningService, timeout: float = 30) -> None:
