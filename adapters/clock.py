@@ -1,7 +1,11 @@
-"""Clocks: the system's, and a manual one for tests and demos."""
+"""Time and chance: the system's, and manual or seeded ones for tests and demos."""
 
 from __future__ import annotations
 
+import asyncio
+import random
+import secrets
+import time
 from datetime import UTC, datetime, timedelta
 
 
@@ -9,9 +13,16 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
 
 class ManualClock:
-    """A clock that moves only when told to."""
+    """A clock whose instant moves only when told to. Its sleep still waits on the event loop
+    (the tries it spaces race real tasks) without moving the instant."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = start or datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
@@ -19,5 +30,32 @@ class ManualClock:
     def now(self) -> datetime:
         return self._now
 
+    def monotonic(self) -> float:
+        return self._now.timestamp()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+
+
+class SystemChance:
+    def identifier(self) -> str:
+        return secrets.token_hex(16)
+
+    def fraction(self) -> float:
+        return random.random()  # noqa: S311 - jitter, not a secret
+
+
+class SeededChance:
+    """The same draws for the same seed: reproducible identifiers and jitter in tests."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self._random = random.Random(seed)  # noqa: S311 - test randomness
+
+    def identifier(self) -> str:
+        return f"{self._random.getrandbits(128):032x}"
+
+    def fraction(self) -> float:
+        return self._random.random()

@@ -18,7 +18,7 @@ from typing import Protocol
 import attrs
 import structlog
 
-from application.ports import Clock, Pseudonyms
+from application.ports import Chance, Clock, Pseudonyms
 
 log = structlog.get_logger(__name__)
 
@@ -84,10 +84,13 @@ class Happened:
 
 
 class LifecycleEvents:
-    def __init__(self, publisher: EventPublisher, pseudonyms: Pseudonyms, clock: Clock) -> None:
+    def __init__(
+        self, publisher: EventPublisher, pseudonyms: Pseudonyms, clock: Clock, chance: Chance
+    ) -> None:
         self._publisher = publisher
         self._pseudonyms = pseudonyms
         self._clock = clock
+        self._chance = chance
 
     def events_of(self, happened: Happened) -> list[OtpEvent]:
         table = _GENERATE if happened.operation == "generate" else _VALIDATE
@@ -98,7 +101,7 @@ class LifecycleEvents:
         client = self._pseudonyms.of(happened.client_id)
         return [
             OtpEvent(
-                id=_event_id(happened.request_id, kind),
+                id=_event_id(happened.request_id, kind, self._chance),
                 type=kind,
                 time=now,
                 client=client,
@@ -120,9 +123,9 @@ class LifecycleEvents:
             log.warning("events.not_published", count=len(events), error=type(exc).__name__)
 
 
-def _event_id(request_id: str | None, kind: EventType) -> str:
+def _event_id(request_id: str | None, kind: EventType, chance: Chance) -> str:
     """Stable for a request handled twice (consumers can drop the repeat), random otherwise."""
     if request_id is None:
-        return str(uuid.uuid4())
+        return str(uuid.UUID(hex=chance.identifier(), version=4))
     digest = hashlib.sha256(f"{request_id}\x00{kind.value}".encode()).digest()
     return str(uuid.UUID(bytes=digest[:16], version=4))

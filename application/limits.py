@@ -17,13 +17,17 @@ from domain.recipient import Recipient
 
 log = structlog.get_logger(__name__)
 
+# The key of the SMS budget: one for all recipients, counted in SMS parts.
+BUDGET = "sms_budget"
+
 
 @attrs.frozen
 class Taken:
-    """One send counted under ``key``, so it can be given back."""
+    """One send counted under ``key`` (``amount`` of it), so it can be given back."""
 
     key: str
     bucket: int
+    amount: int = 1
 
 
 class SendLimits:
@@ -56,18 +60,23 @@ class SendLimits:
                     caps.per_sms_country,
                     f"Too many SMS went to country code +{recipient.calling_code}",
                 ),
-                ("sms_budget", caps.sms_budget, "The SMS budget of this window is spent"),
+                (BUDGET, caps.sms_budget, "The SMS budget of this window is spent"),
             ]
         return [c for c in checks if c[1].enabled]
 
-    async def admit(self, recipient: Recipient, caller: str, now: datetime) -> list[Taken]:
-        """Counts one send under every cap, or none and raises ``RateLimited``. The counts are
+    async def admit(
+        self, recipient: Recipient, caller: str, now: datetime, *, cost: int = 1
+    ) -> list[Taken]:
+        """Counts one send under every cap, or none and raises ``RateLimited``; the SMS budget
+        counts the send's ``cost`` (its parts), the other caps count sends. The counts are
         taken at once (one round trip for all caps), then the ones taken are given back if any
         cap is over."""
         checks = self._checks(recipient, caller)
-        taken = [Taken(key, cap.bucket_of(now)) for key, cap, _ in checks]
+        taken = [
+            Taken(key, cap.bucket_of(now), cost if key == BUDGET else 1) for key, cap, _ in checks
+        ]
         counted = await asyncio.gather(
-            *(self._counters.add(t.key, t.bucket, cap.keep_until(t.bucket))
+            *(self._counters.add(t.key, t.bucket, cap.keep_until(t.bucket), t.amount)
               for t, (_, cap, _) in zip(taken, checks, strict=True))
         )  # fmt: skip
         for (key, cap, reason), buckets in zip(checks, counted, strict=True):
@@ -84,4 +93,4 @@ class SendLimits:
     async def give_back(self, taken: list[Taken]) -> None:
         """Uncounts sends that did not happen (refused by a later cap)."""
         for item in taken:
-            await self._counters.remove(item.key, item.bucket)
+            await self._counters.remove(item.key, item.bucket, item.amount)

@@ -24,6 +24,28 @@ class Clock(Protocol):
         """The current instant, timezone-aware UTC."""
         ...
 
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back, for measuring a duration."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Waits ``seconds`` (a pause between tries, a response-time floor)."""
+        ...
+
+
+@runtime_checkable
+class Chance(Protocol):
+    """Randomness that guards no secret: identifiers and jitter (codes come from
+    ``CodeGenerator``)."""
+
+    def identifier(self) -> str:
+        """128 random bits as 32 hex digits."""
+        ...
+
+    def fraction(self) -> float:
+        """A number drawn uniformly from [0, 1)."""
+        ...
+
 
 @runtime_checkable
 class CodeGenerator(Protocol):
@@ -119,12 +141,23 @@ class NotificationChannel(Protocol):
 
 
 @runtime_checkable
+class MessageCheck(Protocol):
+    """What a channel refuses to carry, asked before anything is counted or stored."""
+
+    def cost(self, notification: Notification) -> int:
+        """What sending it spends of the channel's budget (an SMS: its parts); raises
+        ``DeliveryFailed`` when the channel cannot carry it (too long, no subject)."""
+        ...
+
+
+@runtime_checkable
 class Delivery(Protocol):
     """Gets a notification to its recipient: picks the channel (or the Kafka forward for
     templates flagged so), with the providers, failover and retries configured behind it."""
 
-    def check(self, channel: Channel, *, forward: bool) -> None:
-        """Raises ``UnsupportedChannel`` or ``DeliveryFailed`` when nothing could send it."""
+    def prepare(self, notification: Notification, *, forward: bool) -> int:
+        """Before anything is counted or stored: what it costs to send (see ``MessageCheck``);
+        raises ``UnsupportedChannel`` or ``DeliveryFailed`` when nothing could send it."""
         ...
 
     async def send(self, notification: Notification, *, forward: bool) -> DeliveryResult: ...
@@ -145,12 +178,14 @@ class ProcessedRequests(Protocol):
 class SendCounters(Protocol):
     """Counts of sends in time buckets, shared by every worker (the abuse caps)."""
 
-    async def add(self, key: str, bucket: int, keep_until: datetime) -> dict[int, int]:
-        """Adds one to ``key``'s ``bucket`` atomically; returns all of ``key``'s buckets."""
+    async def add(
+        self, key: str, bucket: int, keep_until: datetime, amount: int = 1
+    ) -> dict[int, int]:
+        """Adds ``amount`` to ``key``'s ``bucket`` atomically; returns all of its buckets."""
         ...
 
-    async def remove(self, key: str, bucket: int) -> None:
-        """Takes one back from ``key``'s ``bucket``."""
+    async def remove(self, key: str, bucket: int, amount: int = 1) -> None:
+        """Takes ``amount`` back from ``key``'s ``bucket``."""
         ...
 
     async def purge(self, now: datetime) -> int:

@@ -29,9 +29,9 @@ from adapters.channels.sms_http import (
     WebhookConfig,
     WebhookSmsProvider,
 )
-from adapters.channels.sms_segments import SegmentLimitedChannel
+from adapters.channels.sms_segments import SmsLengthCheck
 from adapters.channels.smtp import SmtpConfig, SmtpMailProvider
-from adapters.clock import SystemClock
+from adapters.clock import SystemChance, SystemClock
 from adapters.codes import (
     HmacCodeHasher,
     HmacPseudonyms,
@@ -220,6 +220,7 @@ class Adapters(containers.DeclarativeContainer):
     # Metrics and spans of this process (tests override it with an in-memory span exporter).
     telemetry = providers.Resource(open_telemetry, config.otlp_traces)
     clock = providers.Singleton(SystemClock)
+    chance = providers.Singleton(SystemChance)
     hasher = providers.Singleton(build_hasher, config.hash_keys, config.hash_key_file)
     # Per-request codes must be the same in every worker, so their key comes from the shared one.
     secret_codes = providers.Singleton(
@@ -274,20 +275,23 @@ class Adapters(containers.DeclarativeContainer):
         outbox=providers.Singleton(OutboxMailChannel, config.outbox_dir, gateways.sender),
         smtp=providers.Singleton(FailoverChannel, providers.List(gateways.smtp), retry),
     )
-    sms_channel = providers.Singleton(
-        SegmentLimitedChannel,
-        providers.Selector(
-            providers.Callable(sms_kind, config.delivery.provided.sms_providers),
-            outbox=providers.Singleton(OutboxSmsChannel, config.outbox_dir),
-            http=providers.Singleton(
-                FailoverChannel,
-                providers.Callable(sms_providers, config.delivery, gateways.http),
-                retry,
-            ),
+    sms_channel = providers.Selector(
+        providers.Callable(sms_kind, config.delivery.provided.sms_providers),
+        outbox=providers.Singleton(OutboxSmsChannel, config.outbox_dir),
+        http=providers.Singleton(
+            FailoverChannel,
+            providers.Callable(sms_providers, config.delivery, gateways.http),
+            retry,
         ),
-        config.delivery.provided.sms_max_segments,
     )
     channels = providers.Dict({Channel.MAIL: mail_channel, Channel.SMS: sms_channel})
+    checks = providers.Dict(
+        {
+            Channel.SMS: providers.Singleton(
+                SmsLengthCheck, config.delivery.provided.sms_max_segments
+            )
+        }
+    )
     forward: providers.Provider[FailoverChannel | None] = providers.Selector(
         providers.Callable(forward_kind, config.kafka),
         kafka=providers.Singleton(
@@ -303,7 +307,7 @@ class Adapters(containers.DeclarativeContainer):
         ),
         none=providers.Object(None),
     )
-    delivery = providers.Singleton(ChannelRouter, channels, forward, telemetry)
+    delivery = providers.Singleton(ChannelRouter, channels, forward, telemetry, checks)
 
 
 class UseCases(containers.DeclarativeContainer):
@@ -321,6 +325,7 @@ class UseCases(containers.DeclarativeContainer):
         codes=adapters.codes,
         hasher=adapters.hasher,
         clock=adapters.clock,
+        chance=adapters.chance,
         policy=config.policy,
         pseudonyms=adapters.pseudonyms,
         limits=adapters.limits,
@@ -332,6 +337,7 @@ class UseCases(containers.DeclarativeContainer):
         repository=adapters.repository,
         hasher=adapters.hasher,
         clock=adapters.clock,
+        chance=adapters.chance,
         policy=config.policy,
         recipients=adapters.recipients,
         pseudonyms=adapters.pseudonyms,
@@ -381,6 +387,7 @@ class UseCases(containers.DeclarativeContainer):
             ),
             pseudonyms=adapters.pseudonyms,
             clock=adapters.clock,
+            chance=adapters.chance,
         ),
         none=providers.Object(None),
     )
@@ -388,6 +395,7 @@ class UseCases(containers.DeclarativeContainer):
         UnlockAccount,
         repository=adapters.repository,
         clock=adapters.clock,
+        chance=adapters.chance,
         pseudonyms=adapters.pseudonyms,
     )
 

@@ -255,7 +255,8 @@ class Environment(BaseSettings):
         "SMS_BUDGET",
         default=_CAPS.sms_budget.max_sends,
         group="abuse",
-        doc="SMS in one window, all recipients (0: off); above 200 SMS a second by default",
+        doc="SMS parts in one window, all recipients (0: off): a long SMS costs its parts; "
+        "above 200 one-part SMS a second by default",
     )
     sms_budget_window_seconds: int = var(
         "SMS_BUDGET_WINDOW_SECONDS",

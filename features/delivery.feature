@@ -32,7 +32,7 @@ Feature: Getting the code to the person
     Given an SMS may be only one part long
     When the flow asks for a code by SMS for a contract with a long Romanian name
     Then the reply says the code was not sent because of "DELIVERY_FAILED"
-    And the error mentions "segments"
+    And the reason given is that the text needs more SMS parts than allowed
     And the customer receives nothing
 
   @smtp

@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from adapters.channels.memory import RecordingChannel
+from adapters.channels.sms_segments import SmsLengthCheck
 from adapters.clock import ManualClock
 from adapters.codes import HmacCodeHasher, NamedKey
 from adapters.repositories.memory import InMemoryOtpRepository
@@ -19,7 +20,7 @@ from adapters.repositories.memory_counters import InMemorySendCounters
 from adapters.repositories.memory_processed import InMemoryProcessedRequests
 from adapters.telemetry import Telemetry
 from adapters.templates.memory_store import InMemoryTemplateStore
-from application.ports import NotificationChannel, OtpRepository
+from application.ports import MessageCheck, NotificationChannel, OtpRepository
 from domain.channel import Channel
 from domain.limits import Cap, SendCaps
 from domain.policy import OtpPolicy
@@ -113,6 +114,8 @@ class Harness:
             Channel.MAIL: self.mail,
             Channel.SMS: self.sms,
         }
+        # What each channel refuses before anything is counted (the router keeps this dict).
+        self.checks: dict[Channel, MessageCheck] = {Channel.SMS: SmsLengthCheck(3)}
         self.hasher = HmacCodeHasher([NamedKey.unnamed(TEST_KEY)])
         # Spans end up here as they finish; metrics in this registry of the harness's own.
         self.spans = InMemorySpanExporter()
@@ -138,6 +141,7 @@ class Harness:
             "counters": self.counters,
             "templates": self.templates,
             "channels": self.channels,
+            "checks": self.checks,
             "codes": self.codes,
             "hasher": self.hasher,
             "telemetry": self.telemetry,

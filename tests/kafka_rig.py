@@ -53,6 +53,7 @@ class WorkerRig:
                     KafkaEventPublisher(publisher, events_topic),
                     self.harness.adapters.pseudonyms(),
                     self.harness.clock,
+                    self.harness.adapters.chance(),
                 )
             if group is not None:
                 settings = attrs.evolve(settings, group_id=group)

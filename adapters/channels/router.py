@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from adapters.telemetry import Telemetry
-from application.ports import NotificationChannel
+from application.ports import MessageCheck, NotificationChannel
 from domain.channel import Channel
 from domain.errors import DeliveryFailed, UnsupportedChannel
 from domain.notification import DeliveryResult, Notification
@@ -16,21 +16,27 @@ from domain.notification import DeliveryResult, Notification
 
 class ChannelRouter:
     """The one delivery collaborator of the use cases. Each channel behind it is already the
-    configured chain (failover between providers, retries, the SMS length limit)."""
+    configured chain (failover between providers, retries); its check (the SMS length) is
+    asked in ``prepare``, before the use case counts or stores anything."""
 
     def __init__(
         self,
         channels: Mapping[Channel, NotificationChannel],
         forward: NotificationChannel | None = None,
         telemetry: Telemetry | None = None,
+        checks: Mapping[Channel, MessageCheck] | None = None,
     ) -> None:
         self._channels = channels
+        self._checks = checks or {}
         self._telemetry = telemetry or Telemetry.create(processes=False)
         # Where templates flagged "forward on Kafka" go instead of their channel.
         self._forward = forward
 
-    def check(self, channel: Channel, *, forward: bool) -> None:
+    def prepare(self, notification: Notification, *, forward: bool) -> int:
+        channel = notification.recipient.channel
         self._route(channel, forward)
+        check = None if forward else self._checks.get(channel)
+        return 1 if check is None else check.cost(notification)
 
     async def send(self, notification: Notification, *, forward: bool) -> DeliveryResult:
         channel = "KAFKA" if forward else notification.recipient.channel.value

@@ -6,8 +6,8 @@ import math
 
 import gsm0338  # noqa: F401 - registers the "gsm03.38" codec
 
-from application.ports import NotificationChannel
-from domain.notification import DeliveryResult, Notification
+from domain.errors import DeliveryFailed
+from domain.notification import Notification
 
 GSM7_SINGLE, GSM7_PART = 160, 153
 UCS2_SINGLE, UCS2_PART = 70, 67
@@ -22,21 +22,18 @@ def segments(text: str) -> int:
     return 1 if units <= single else math.ceil(units / part)
 
 
-class SegmentLimitedChannel:
-    """Refuses, before anything is sent, an SMS longer than ``max_segments``."""
+class SmsLengthCheck:
+    """Refuses, before anything is counted or stored, an SMS longer than ``max_segments``; an
+    SMS costs its parts (what operators bill)."""
 
-    def __init__(self, inner: NotificationChannel, max_segments: int) -> None:
-        self._inner = inner
+    def __init__(self, max_segments: int) -> None:
         self._max = max_segments
 
-    async def send(self, notification: Notification) -> DeliveryResult:
+    def cost(self, notification: Notification) -> int:
         needed = segments(notification.message.text)
         if needed > self._max:
-            return DeliveryResult(
-                delivered=False,
-                provider="sms",
-                attempts=0,
-                reason=f"the SMS would take {needed} segments and at most {self._max} are "
-                "allowed; shorten the template or its parameters",
+            raise DeliveryFailed(
+                f"The code could not be delivered: the SMS would take {needed} segments and "
+                f"at most {self._max} are allowed; shorten the template or its parameters."
             )
-        return await self._inner.send(notification)
+        return needed

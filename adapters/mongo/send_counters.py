@@ -21,11 +21,13 @@ class MongoSendCounters:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._counts = db[COUNTERS]
 
-    async def add(self, key: str, bucket: int, keep_until: datetime) -> dict[int, int]:
+    async def add(
+        self, key: str, bucket: int, keep_until: datetime, amount: int = 1
+    ) -> dict[int, int]:
         try:
             doc = await self._counts.find_one_and_update(
                 {"_id": key},
-                {"$inc": {f"b.{bucket}": 1}, "$max": {"keepUntil": keep_until}},
+                {"$inc": {f"b.{bucket}": amount}, "$max": {"keepUntil": keep_until}},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
@@ -41,9 +43,9 @@ class MongoSendCounters:
             raise store_error(exc, "The send counts") from None
         return buckets
 
-    async def remove(self, key: str, bucket: int) -> None:
+    async def remove(self, key: str, bucket: int, amount: int = 1) -> None:
         try:
-            await self._counts.update_one({"_id": key}, {"$inc": {f"b.{bucket}": -1}})
+            await self._counts.update_one({"_id": key}, {"$inc": {f"b.{bucket}": -amount}})
         except StoreFailure as exc:
             raise store_error(exc, "The send counts") from None
 

@@ -10,16 +10,18 @@ class InMemorySendCounters:
         self.counts: dict[str, dict[int, int]] = {}
         self._keep: dict[str, datetime] = {}
 
-    async def add(self, key: str, bucket: int, keep_until: datetime) -> dict[int, int]:
+    async def add(
+        self, key: str, bucket: int, keep_until: datetime, amount: int = 1
+    ) -> dict[int, int]:
         buckets = self.counts.setdefault(key, {})
-        buckets[bucket] = buckets.get(bucket, 0) + 1
+        buckets[bucket] = buckets.get(bucket, 0) + amount
         self._keep[key] = max(self._keep.get(key, keep_until), keep_until)
         return dict(buckets)
 
-    async def remove(self, key: str, bucket: int) -> None:
+    async def remove(self, key: str, bucket: int, amount: int = 1) -> None:
         buckets = self.counts.get(key, {})
-        if buckets.get(bucket, 0) > 0:
-            buckets[bucket] -= 1
+        if bucket in buckets:
+            buckets[bucket] = max(buckets[bucket] - amount, 0)
 
     async def purge(self, now: datetime) -> int:
         gone = [k for k, until in self._keep.items() if until < now]

@@ -14,11 +14,12 @@ from domain.limits import BUCKETS_PER_WINDOW
 # One statement: SQLite runs it atomically, also against other processes on the file, and it
 # returns the key's buckets as this very send left them (one round trip, no lock, no transaction).
 ADD = """
-INSERT INTO send_counts (key, buckets, keep_until) VALUES (:key, json_object(:bucket, 1), :keep)
+INSERT INTO send_counts (key, buckets, keep_until)
+VALUES (:key, json_object(:bucket, :amount), :keep)
 ON CONFLICT (key) DO UPDATE SET
     buckets = json_set(
         buckets, '$."' || :bucket || '"',
-        coalesce(json_extract(buckets, '$."' || :bucket || '"'), 0) + 1
+        coalesce(json_extract(buckets, '$."' || :bucket || '"'), 0) + :amount
     ),
     keep_until = max(keep_until, excluded.keep_until)
 RETURNING buckets
@@ -26,7 +27,7 @@ RETURNING buckets
 REMOVE = """
 UPDATE send_counts SET buckets = json_set(
     buckets, '$."' || :bucket || '"',
-    max(coalesce(json_extract(buckets, '$."' || :bucket || '"'), 0) - 1, 0)
+    max(coalesce(json_extract(buckets, '$."' || :bucket || '"'), 0) - :amount, 0)
 ) WHERE key = :key
 """
 PRUNE = "UPDATE send_counts SET buckets = ? WHERE key = ?"
@@ -38,8 +39,15 @@ class SqliteSendCounters:
     def __init__(self, database: SqliteFile) -> None:
         self._db = database
 
-    async def add(self, key: str, bucket: int, keep_until: datetime) -> dict[int, int]:
-        params = {"key": key, "bucket": str(bucket), "keep": instant_text(keep_until)}
+    async def add(
+        self, key: str, bucket: int, keep_until: datetime, amount: int = 1
+    ) -> dict[int, int]:
+        params = {
+            "key": key,
+            "bucket": str(bucket),
+            "keep": instant_text(keep_until),
+            "amount": amount,
+        }
         try:
             rows, _ = await self._db.execute(ADD, params)
             buckets = {int(b): int(n) for b, n in json.loads(rows[0][0] if rows else "{}").items()}
@@ -52,9 +60,9 @@ class SqliteSendCounters:
             raise DependencyUnavailable(f"The send counts failed: {type(exc).__name__}.") from None
         return buckets
 
-    async def remove(self, key: str, bucket: int) -> None:
+    async def remove(self, key: str, bucket: int, amount: int = 1) -> None:
         try:
-            await self._db.execute(REMOVE, {"key": key, "bucket": str(bucket)})
+            await self._db.execute(REMOVE, {"key": key, "bucket": str(bucket), "amount": amount})
         except sqlite3.Error as exc:
             raise DependencyUnavailable(f"The send counts failed: {type(exc).__name__}.") from None
 

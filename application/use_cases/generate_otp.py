@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
@@ -16,6 +14,7 @@ from application.limits import SendLimits
 from application.messages import message_parameters
 from application.outcomes import Outcome, Status, refused
 from application.ports import (
+    Chance,
     Clock,
     CodeGenerator,
     CodeHasher,
@@ -43,7 +42,7 @@ from domain.notification import DeliveryResult, Notification, OtpRequest
 from domain.otp import OneTimePassword
 from domain.parameters import ParameterRules
 from domain.policy import OtpPolicy
-from domain.template import CONTEXT_PARAMETER, OTP_PARAMETER
+from domain.template import CONTEXT_PARAMETER, OTP_PARAMETER, NotificationTemplate
 from domain.text import check_identifier
 
 log = structlog.get_logger(__name__)
@@ -87,6 +86,7 @@ class GenerateOtp:
         codes: CodeGenerator,
         hasher: CodeHasher,
         clock: Clock,
+        chance: Chance,
         policy: OtpPolicy,
         pseudonyms: Pseudonyms,
         limits: SendLimits | None = None,
@@ -101,6 +101,7 @@ class GenerateOtp:
         self._codes = codes
         self._hasher = hasher
         self._clock = clock
+        self._chance = chance
         self._policy = policy
         self._pseudonyms = pseudonyms
         self._limits = limits
@@ -116,24 +117,13 @@ class GenerateOtp:
 
     async def _generate(self, command: GenerateOtpCommand) -> Outcome:
         request = self._check(command)
-        template = await find_template(
-            self._templates,
-            request.template_name,
-            request.channel,
-            request.language,
-            self._default_language,
-        )
-        self._delivery.check(request.channel, forward=template.forward_on_kafka)
-        code = self._codes.generate(
-            self._policy.length, command.request_id, request.recipient.address
-        )
-        context = check_context(command.context)
-        parameters = message_parameters(request.parameters, code, self._policy, context)
-        template.check_parameters(parameters)
-        message = self._renderer.render(template, parameters)
+        template, code, context, notification = await self._compose(command, request)
+        # Everything that can refuse the message has now been asked; only then is anything
+        # stored or counted (a refused request must not count against its customer).
+        cost = self._delivery.prepare(notification, forward=template.forward_on_kafka)
         client = self._pseudonyms.of(request.client_id)
         otp, issuance, ledger = await self._begin(
-            request, code, _otp_id(command.request_id), canonical_context(context)
+            request, code, notification.reference, canonical_context(context)
         )
         if issuance is Issuance.DELIVERED:
             # The same request again (a redelivery): its code went out; send nothing.
@@ -142,16 +132,11 @@ class GenerateOtp:
                 status=Status.SENT,
                 delivery=DeliveryResult(delivered=True, provider="recorded", attempts=0),
             )
-        notification = Notification(
-            reference=otp.id,
-            recipient=request.recipient,
-            template_name=template.name,
-            language=template.language,
-            message=message,
-        )
         if self._limits is not None:
             try:
-                await self._limits.admit(request.recipient, command.caller, self._clock.now())
+                await self._limits.admit(
+                    request.recipient, command.caller, self._clock.now(), cost=cost
+                )
             except RateLimited:
                 await self._settle(request, otp.id, OtpLedger.cancel, ledger)
                 raise
@@ -175,6 +160,33 @@ class GenerateOtp:
             )
             return Outcome(status=Status.NOT_DELIVERED, error=failed, delivery=delivery)
         return Outcome(status=Status.SENT, delivery=delivery)
+
+    async def _compose(
+        self, command: GenerateOtpCommand, request: OtpRequest
+    ) -> tuple[NotificationTemplate, str, Mapping[str, object] | None, Notification]:
+        """The template found, the code drawn and the message rendered, every mandatory
+        parameter present: nothing stored yet."""
+        template = await find_template(
+            self._templates,
+            request.template_name,
+            request.channel,
+            request.language,
+            self._default_language,
+        )
+        code = self._codes.generate(
+            self._policy.length, command.request_id, request.recipient.address
+        )
+        context = check_context(command.context)
+        parameters = message_parameters(request.parameters, code, self._policy, context)
+        template.check_parameters(parameters)
+        notification = Notification(
+            reference=_otp_id(command.request_id, self._chance),
+            recipient=request.recipient,
+            template_name=template.name,
+            language=template.language,
+            message=self._renderer.render(template, parameters),
+        )
+        return template, code, context, notification
 
     def _check(self, command: GenerateOtpCommand) -> OtpRequest:
         for reserved in (OTP_PARAMETER, CONTEXT_PARAMETER):
@@ -227,7 +239,7 @@ class GenerateOtp:
             try:
                 await self._repository.save(ledger)
             except StaleLedger:
-                await back_off(attempt)
+                await back_off(attempt, self._clock, self._chance)
                 continue
             return otp, issuance, ledger
         raise DependencyUnavailable("Too many simultaneous requests for this client; try again.")
@@ -252,7 +264,7 @@ class GenerateOtp:
                 if attempt == SETTLE_TRIES - 1:
                     raise
                 known = None
-                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+                await self._clock.sleep(min(0.1 * 2**attempt, 2.0))
 
     async def _settle_once(
         self, request: OtpRequest, otp_id: str, change: Settlement, known: OtpLedger | None
@@ -268,13 +280,13 @@ class GenerateOtp:
             try:
                 await self._repository.save(ledger)
             except StaleLedger:
-                await back_off(attempt)
+                await back_off(attempt, self._clock, self._chance)
                 continue
             return
         raise DependencyUnavailable("Too many simultaneous requests for this client; try again.")
 
 
-def _otp_id(request_id: str | None) -> str:
+def _otp_id(request_id: str | None, chance: Chance) -> str:
     if request_id is None:
-        return uuid.uuid4().hex
+        return chance.identifier()
     return hashlib.sha256(f"otp-id\x00{request_id}".encode()).hexdigest()[:32]

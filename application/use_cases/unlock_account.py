@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 
 from application.contention import back_off
-from application.ports import Clock, OtpRepository, Pseudonyms, StaleLedger
+from application.ports import Chance, Clock, OtpRepository, Pseudonyms, StaleLedger
 from domain.channel import Channel
 from domain.errors import DependencyUnavailable
 from domain.text import check_identifier
@@ -16,9 +16,12 @@ SAVE_TRIES = 20
 
 
 class UnlockAccount:
-    def __init__(self, *, repository: OtpRepository, clock: Clock, pseudonyms: Pseudonyms) -> None:
+    def __init__(
+        self, *, repository: OtpRepository, clock: Clock, chance: Chance, pseudonyms: Pseudonyms
+    ) -> None:
         self._repository = repository
         self._clock = clock
+        self._chance = chance
         self._pseudonyms = pseudonyms
 
     async def execute(self, client_id: str, channel: str) -> bool:
@@ -32,7 +35,7 @@ class UnlockAccount:
             try:
                 await self._repository.save(ledger)
             except StaleLedger:
-                await back_off(attempt)
+                await back_off(attempt, self._clock, self._chance)
                 continue
             log.warning("otp.unlocked", client=self._pseudonyms.of(client_id), channel=parsed.value)
             return True

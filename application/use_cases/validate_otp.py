@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -13,6 +11,7 @@ import structlog
 from application.contention import back_off
 from application.outcomes import Outcome, Status, judged, refused
 from application.ports import (
+    Chance,
     Clock,
     CodeHasher,
     OtpRepository,
@@ -69,6 +68,7 @@ class ValidateOtp:
         repository: OtpRepository,
         hasher: CodeHasher,
         clock: Clock,
+        chance: Chance,
         policy: OtpPolicy,
         recipients: RecipientValidator,
         pseudonyms: Pseudonyms,
@@ -77,6 +77,7 @@ class ValidateOtp:
         self._repository = repository
         self._hasher = hasher
         self._clock = clock
+        self._chance = chance
         self._policy = policy
         self._recipients = recipients
         self._pseudonyms = pseudonyms
@@ -99,16 +100,16 @@ class ValidateOtp:
         if command.recipient is not None:
             address = self._recipients.check(channel, command.recipient).address
             recipient = recipient_ref(self._pseudonyms, channel, address)
-        started = time.monotonic()
+        started = self._clock.monotonic()
         outcome = await self._judge(command, channel, candidate, context, recipient)
         if outcome.status in (Status.NOT_VALID, Status.LIMITED):
             await self._pad(started)
         return outcome
 
     async def _pad(self, started: float) -> None:
-        remaining = self._floor - (time.monotonic() - started)
+        remaining = self._floor - (self._clock.monotonic() - started)
         if remaining > 0:
-            await asyncio.sleep(remaining)
+            await self._clock.sleep(remaining)
 
     async def _judge(
         self,
@@ -138,7 +139,7 @@ class ValidateOtp:
                     await self._repository.save(ledger)
                 except StaleLedger:
                     # Someone else's try landed first: judge this one against what they left.
-                    await back_off(attempt)
+                    await back_off(attempt, self._clock, self._chance)
                     continue
             log.info(
                 "otp.validated",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from adapters.channels.sms_http import (
     WebhookConfig,
     WebhookSmsProvider,
 )
-from adapters.channels.sms_segments import SegmentLimitedChannel
+from adapters.channels.sms_segments import SmsLengthCheck
 from adapters.channels.smtp import SmtpConfig, SmtpMailProvider
 from domain.channel import Channel
 from tests.harness import Harness
@@ -77,7 +78,8 @@ def _wire_sms(harness: Harness, providers: SmsProviders, setup: SmsSetup) -> Non
         ),
     }
     channel = FailoverChannel([built[n] for n in setup.names], FAST)
-    harness.channels[Channel.SMS] = SegmentLimitedChannel(channel, setup.max_segments)
+    harness.channels[Channel.SMS] = channel
+    harness.checks[Channel.SMS] = SmsLengthCheck(setup.max_segments)
 
 
 # The product owner's words, and what they mean here: the main provider is the Twilio-compatible
@@ -199,3 +201,9 @@ def one_mail(scripted_mail_server: list[MailServer]) -> None:
 @then("the customer receives no e-mail")
 def no_mail(scripted_mail_server: list[MailServer]) -> None:
     assert scripted_mail_server[0].inbox.messages == []
+
+
+@then("the reason given is that the text needs more SMS parts than allowed")
+def too_many_parts(reply: dict[str, Any]) -> None:
+    # Operators call the parts of a long SMS segments; the reply says how many it needed.
+    assert re.search(r"would take \d+ segments and at most \d+ are allowed", reply["error"])

@@ -36,7 +36,9 @@ class Kept:
 def test_each_outcome_becomes_its_events_and_the_rest_none() -> None:
     harness = Harness()
     kept = Kept()
-    events = LifecycleEvents(kept, harness.adapters.pseudonyms(), harness.clock)
+    events = LifecycleEvents(
+        kept, harness.adapters.pseudonyms(), harness.clock, harness.adapters.chance()
+    )
 
     def types(operation: str, error_code: str | None) -> list[str]:
         happened = Happened(

@@ -101,3 +101,12 @@ def test_counts_leave_with_their_window_and_the_purge(counters: SendCounters) ->
     run(counters.remove("k", later))
     assert run(counters.purge(NOW + timedelta(seconds=200))) >= 1
     assert run(counters.add("k", bucket, cap.keep_until(bucket))) == {bucket: 1}
+
+
+def test_an_amount_is_added_and_taken_back_whole(counters: SendCounters) -> None:
+    # The SMS budget counts parts: a three-part SMS adds three, its refusal takes three back.
+    keep = NOW + timedelta(hours=2)
+    assert run(counters.add("budget", 7, keep, 3)) == {7: 3}
+    assert run(counters.add("budget", 7, keep, 2)) == {7: 5}
+    run(counters.remove("budget", 7, 3))
+    assert run(counters.add("budget", 7, keep)) == {7: 3}

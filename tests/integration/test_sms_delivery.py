@@ -13,7 +13,7 @@ from adapters.channels.sms_http import (
     WebhookConfig,
     WebhookSmsProvider,
 )
-from adapters.channels.sms_segments import SegmentLimitedChannel
+from adapters.channels.sms_segments import SmsLengthCheck
 from domain.channel import Channel
 from tests.harness import Harness
 from tests.outbox import code_in
@@ -36,9 +36,8 @@ def webhook(client: httpx.AsyncClient, base_url: str) -> WebhookSmsProvider:
 
 
 def use_providers(harness: Harness, *providers: Provider, max_segments: int = 3) -> None:
-    harness.channels[Channel.SMS] = SegmentLimitedChannel(
-        FailoverChannel(list(providers), FAST), max_segments
-    )
+    harness.channels[Channel.SMS] = FailoverChannel(list(providers), FAST)
+    harness.checks[Channel.SMS] = SmsLengthCheck(max_segments)
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from adapters.channels.failover import (
     RetryPolicy,
     TransientDeliveryError,
 )
-from adapters.channels.memory import RecordingChannel
-from adapters.channels.sms_segments import SegmentLimitedChannel, segments
+from adapters.channels.sms_segments import SmsLengthCheck, segments
 from domain.channel import Channel
+from domain.errors import DeliveryFailed
 from domain.notification import Notification
 from domain.recipient import Recipient
 from domain.template import RenderedMessage
@@ -68,11 +68,11 @@ def test_segments_follow_gsm7_and_ucs2_sizes(text: str, count: int) -> None:
     assert segments(text) == count
 
 
-def test_a_too_long_sms_is_refused_before_anything_is_sent() -> None:
-    inner = RecordingChannel()
-    result = asyncio.run(SegmentLimitedChannel(inner, 2).send(sms("ș" * 200)))
-    assert (result.delivered, result.attempts) == (False, 0)
-    assert "3 segments" in (result.reason or "") and inner.sent == []
+def test_a_too_long_sms_is_refused_and_a_long_one_costs_its_parts() -> None:
+    check = SmsLengthCheck(2)
+    with pytest.raises(DeliveryFailed, match="3 segments"):
+        check.cost(sms("ș" * 200))
+    assert (check.cost(sms("ș" * 70)), check.cost(sms("ș" * 71))) == (1, 2)
 
 
 def test_a_transient_failure_is_retried_until_it_passes() -> None:

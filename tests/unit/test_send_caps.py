@@ -9,6 +9,7 @@ from datetime import timedelta
 import attrs
 import pytest
 
+from adapters.channels.sms_segments import SmsLengthCheck
 from adapters.recipients import LibraryRecipientValidator
 from domain.channel import Channel
 from domain.errors import InvalidRecipient, InvalidRequest, RateLimited
@@ -196,3 +197,34 @@ def test_each_abuse_limit_fires_and_names_itself(caps: dict[str, Cap], limit: st
     # Three sends that share the recipient, the caller, the range, the country, the budget.
     fired = [_limit_of(h, clientId=f"c{n}", recipient="+40722123456") for n in range(3)]
     assert fired == [None, None, limit]
+
+
+# A contract number whose letters force UCS-2: the contract SMS takes two parts (82 of 67).
+LONG_NAME = "ȘȚĂÎÂșțăîâ" * 5 + "ȘȚĂÎÂ"
+
+
+def test_too_long_sms_lock_no_customer_out_and_change_no_stored_state() -> None:
+    # The repro of the review: the default limits (10 codes an hour to one recipient), an SMS
+    # of at most one part, ten requests whose SMS is too long, then a valid one.
+    h = Harness(caps=SendCaps())
+    h.checks[Channel.SMS] = SmsLengthCheck(1)
+    long_ones = [
+        h.generate(clientId="c1", templateName="contract-sign", contractNumber=LONG_NAME)
+        for _ in range(10)
+    ]
+    assert {r["errorCode"] for r in long_ones} == {"DELIVERY_FAILED"}
+    assert "segments" in long_ones[0]["error"]
+    assert h.sms.sent == []
+    assert h.run(h.repository.get("c1", Channel.SMS)) is None  # no code begun
+    assert all(sum(b.values()) == 0 for b in h.counters.counts.values())  # nothing counted
+    assert h.generate(clientId="c1")["otpSent"] is True
+
+
+def test_the_sms_budget_counts_parts() -> None:
+    h = capped(sms_budget=Cap(3, HOUR))
+    two_parts = {"templateName": "contract-sign", "contractNumber": LONG_NAME}
+    assert h.generate(clientId="c1", **two_parts)["otpSent"] is True
+    assert _limit_of(h, clientId="c2", recipient="+40722000222", **two_parts) == "sms_budget"
+    # One part still fits: the refused two were given back.
+    assert h.generate(clientId="c3", recipient="+40722000333")["otpSent"] is True
+    assert h.counters.counts["sms_budget"] == {h.caps.sms_budget.bucket_of(h.clock.now()): 3}
