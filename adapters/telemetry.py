@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from importlib import metadata
+from typing import Any
 
 import attrs
 import structlog
@@ -89,73 +90,7 @@ class Telemetry:
             registry=registry,
             tracer=provider.get_tracer(SERVICE_NAME, version),
             tracer_provider=provider,
-            requests=Counter(
-                "otp_requests",
-                "Requests handled, by entrypoint, operation and outcome (OK or an error code)",
-                ["entrypoint", "operation", "outcome"],
-                registry=registry,
-            ),
-            request_seconds=Histogram(
-                "otp_request_duration_seconds",
-                "Time from a request's arrival to its reply, by entrypoint and operation",
-                ["entrypoint", "operation"],
-                buckets=LATENCY_BUCKETS,
-                registry=registry,
-            ),
-            deliveries=Counter(
-                "otp_deliveries",
-                "Notifications handed to a channel, by channel, provider and outcome",
-                ["channel", "provider", "outcome"],
-                registry=registry,
-            ),
-            delivery_seconds=Histogram(
-                "otp_delivery_duration_seconds",
-                "Time to deliver a notification (retries and failover included)",
-                ["channel", "provider"],
-                buckets=LATENCY_BUCKETS,
-                registry=registry,
-            ),
-            kafka_records=Counter(
-                "otp_kafka_records",
-                "Kafka records handled, by topic and outcome (OK, an error code, dead_letter)",
-                ["topic", "outcome"],
-                registry=registry,
-            ),
-            kafka_in_flight=Gauge(
-                "otp_kafka_records_in_flight",
-                "Kafka records taken from the broker and not yet answered",
-                registry=registry,
-            ),
-            kafka_dead_letters=Counter(
-                "otp_kafka_dead_letters",
-                "Records put on the dead-letter topic, by the topic they came from",
-                ["topic"],
-                registry=registry,
-            ),
-            kafka_lag=Gauge(
-                "otp_kafka_consumer_lag",
-                "Records on the broker not yet consumed by this process, by topic and partition",
-                ["topic", "partition"],
-                registry=registry,
-            ),
-            kafka_partitions=Gauge(
-                "otp_kafka_partitions_assigned",
-                "Partitions of the request topics this process holds now",
-                registry=registry,
-            ),
-            kafka_idle_seconds=Gauge(
-                "otp_kafka_seconds_since_last_record",
-                "Seconds since this process last finished handling a Kafka record (since start "
-                "when it has handled none)",
-                registry=registry,
-            ),
-            rate_limited=Counter(
-                "otp_rate_limited",
-                "Sends refused by an abuse limit, by the limit that fired (recipient, caller, "
-                "sms_prefix, sms_country, sms_budget)",
-                ["limit"],
-                registry=registry,
-            ),
+            **_metrics(registry),
         )
 
     def shutdown(self) -> None:
@@ -240,3 +175,85 @@ def open_telemetry(export: bool) -> Iterator[Telemetry]:
         yield telemetry
     finally:
         telemetry.shutdown()
+
+
+def _metrics(registry: CollectorRegistry) -> dict[str, Any]:
+    """The service's metrics, registered in ``registry``, by their field on ``Telemetry``."""
+    return {**_request_metrics(registry), **_kafka_metrics(registry)}
+
+
+def _request_metrics(registry: CollectorRegistry) -> dict[str, Any]:
+    return {
+        "requests": Counter(
+            "otp_requests",
+            "Requests handled, by entrypoint, operation and outcome (OK or an error code)",
+            ["entrypoint", "operation", "outcome"],
+            registry=registry,
+        ),
+        "request_seconds": Histogram(
+            "otp_request_duration_seconds",
+            "Time from a request's arrival to its reply, by entrypoint and operation",
+            ["entrypoint", "operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        ),
+        "deliveries": Counter(
+            "otp_deliveries",
+            "Notifications handed to a channel, by channel, provider and outcome",
+            ["channel", "provider", "outcome"],
+            registry=registry,
+        ),
+        "delivery_seconds": Histogram(
+            "otp_delivery_duration_seconds",
+            "Time to deliver a notification (retries and failover included)",
+            ["channel", "provider"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        ),
+        "rate_limited": Counter(
+            "otp_rate_limited",
+            "Sends refused by an abuse limit, by the limit that fired (recipient, caller, "
+            "sms_prefix, sms_country, sms_budget)",
+            ["limit"],
+            registry=registry,
+        ),
+    }
+
+
+def _kafka_metrics(registry: CollectorRegistry) -> dict[str, Any]:
+    return {
+        "kafka_records": Counter(
+            "otp_kafka_records",
+            "Kafka records handled, by topic and outcome (OK, an error code, dead_letter)",
+            ["topic", "outcome"],
+            registry=registry,
+        ),
+        "kafka_in_flight": Gauge(
+            "otp_kafka_records_in_flight",
+            "Kafka records taken from the broker and not yet answered",
+            registry=registry,
+        ),
+        "kafka_dead_letters": Counter(
+            "otp_kafka_dead_letters",
+            "Records put on the dead-letter topic, by the topic they came from",
+            ["topic"],
+            registry=registry,
+        ),
+        "kafka_lag": Gauge(
+            "otp_kafka_consumer_lag",
+            "Records on the broker not yet consumed by this process, by topic and partition",
+            ["topic", "partition"],
+            registry=registry,
+        ),
+        "kafka_partitions": Gauge(
+            "otp_kafka_partitions_assigned",
+            "Partitions of the request topics this process holds now",
+            registry=registry,
+        ),
+        "kafka_idle_seconds": Gauge(
+            "otp_kafka_seconds_since_last_record",
+            "Seconds since this process last finished handling a Kafka record (since start "
+            "when it has handled none)",
+            registry=registry,
+        ),
+    }

@@ -448,20 +448,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """The settings of ``env`` (os.environ), declared in entrypoints/environment.py."""
         e = Environment.read(env)
-        try:
-            policy = OtpPolicy(
-                length=e.otp_length,
-                ttl=timedelta(seconds=e.otp_ttl_seconds),
-                max_attempts=e.otp_max_attempts,
-                resend_cooldown=timedelta(seconds=e.otp_resend_cooldown_seconds),
-                max_sends=e.otp_max_sends,
-                send_window=timedelta(seconds=e.otp_send_window_seconds),
-                max_delivery_attempts=e.otp_max_delivery_attempts,
-                max_failures_per_day=e.otp_max_failures_per_day,
-                max_failures_per_month=e.otp_max_failures_per_month,
-            )
-        except ValueError as exc:
-            raise SettingsError(f"OTP policy out of range: {exc}") from None
+        policy = _policy(e)
         templates_dir = Path(e.templates_dir) if e.templates_dir else BUNDLED_TEMPLATES
         named_folder = Path(e.templates_dir) if e.templates_dir else None
         settings = cls(
@@ -502,14 +489,36 @@ class Settings:
             test_codes=test_codes(e, policy.length),
             hash_keys_named=e.otp_hash_keys is not None,
         )
-        check_exposure(settings.http_host, settings.http_api_keys)
-        check_test_codes(settings, settings.http_host)
-        check_delivery(settings)
-        if not 1 <= settings.http_workers <= 64:
-            raise SettingsError("HTTP_WORKERS must be 1 to 64")
-        if settings.uses_shared_state and not settings.hash_keys:
-            raise SettingsError(
-                "OTP_HASH_KEYS (or OTP_HASH_KEY) is required when MONGODB_URI or "
-                "KAFKA_BOOTSTRAP_SERVERS is set: every worker must hash with the same keys"
-            )
+        _check_together(settings)
         return settings
+
+
+def _policy(e: Environment) -> OtpPolicy:
+    try:
+        return OtpPolicy(
+            length=e.otp_length,
+            ttl=timedelta(seconds=e.otp_ttl_seconds),
+            max_attempts=e.otp_max_attempts,
+            resend_cooldown=timedelta(seconds=e.otp_resend_cooldown_seconds),
+            max_sends=e.otp_max_sends,
+            send_window=timedelta(seconds=e.otp_send_window_seconds),
+            max_delivery_attempts=e.otp_max_delivery_attempts,
+            max_failures_per_day=e.otp_max_failures_per_day,
+            max_failures_per_month=e.otp_max_failures_per_month,
+        )
+    except ValueError as exc:
+        raise SettingsError(f"OTP policy out of range: {exc}") from None
+
+
+def _check_together(settings: Settings) -> None:
+    """What must hold between settings (each alone was checked as it was read)."""
+    check_exposure(settings.http_host, settings.http_api_keys)
+    check_test_codes(settings, settings.http_host)
+    check_delivery(settings)
+    if not 1 <= settings.http_workers <= 64:
+        raise SettingsError("HTTP_WORKERS must be 1 to 64")
+    if settings.uses_shared_state and not settings.hash_keys:
+        raise SettingsError(
+            "OTP_HASH_KEYS (or OTP_HASH_KEY) is required when MONGODB_URI or "
+            "KAFKA_BOOTSTRAP_SERVERS is set: every worker must hash with the same keys"
+        )

@@ -95,34 +95,76 @@ def create_app(
     api_keys: tuple[ApiKey, ...] = (),
     body_timeout: float = 10.0,
 ) -> Starlette:
-    services: dict[str, Services] = {}
+    api = HttpApi(
+        open_services,
+        max_body_bytes=max_body_bytes,
+        purge_every=purge_every,
+        supervisor=supervisor,
+        api_keys=api_keys,
+        body_timeout=body_timeout,
+    )
+    return Starlette(
+        routes=[
+            Route("/v1/otp/generate", api.generate, methods=["POST"]),
+            Route("/v1/otp/validate", api.validate, methods=["POST"]),
+            Route("/healthz", api.healthz),
+            Route("/readyz", api.readyz),
+            Route("/metrics", api.metrics),
+            Route("/openapi.json", api.openapi),
+        ],
+        lifespan=api.lifespan,
+    )
 
-    def count(operation: str, outcome: str) -> None:
-        current = services.get("current")
+
+class HttpApi:
+    """The routes' handlers over the services the lifespan opens: a request is authorised,
+    read, run through its use case (once per ``Idempotency-Key``), counted and logged."""
+
+    def __init__(
+        self,
+        open_services: Callable[[], contextlib.AbstractAsyncContextManager[Services]],
+        *,
+        max_body_bytes: int,
+        purge_every: float,
+        supervisor: Supervisor | None,
+        api_keys: tuple[ApiKey, ...],
+        body_timeout: float,
+    ) -> None:
+        self._open_services = open_services
+        self._max_body_bytes = max_body_bytes
+        self._purge_every = purge_every
+        self._supervisor = supervisor
+        self._api_keys = api_keys
+        self._body_timeout = body_timeout
+        self._services: dict[str, Services] = {}
+
+    def _count(self, operation: str, outcome: str) -> None:
+        current = self._services.get("current")
         if current is not None:
             current.telemetry.requests.labels("http", operation, outcome).inc()
         structlog.contextvars.bind_contextvars(outcome=outcome)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with open_services() as opened:
-            services["current"] = opened
-            purger = asyncio.create_task(purge_periodically(opened.purge, purge_every))
+    async def lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        async with self._open_services() as opened:
+            self._services["current"] = opened
+            purger = asyncio.create_task(purge_periodically(opened.purge, self._purge_every))
             log.info("http.ready")
             try:
                 yield
             finally:
                 purger.cancel()
-                services.clear()
+                self._services.clear()
                 log.info("http.stopped")
 
-    async def handle(
+    async def _handle(
+        self,
         request: Request,
         run: Runner,
         operation: str,
         flag: str,
     ) -> Response:
-        current = services.get("current")
+        current = self._services.get("current")
         if current is None:
             starting = DependencyUnavailable("The service is starting; try again shortly.")
             return JSONResponse(dispatch.invalid(None, starting, flag), status_code=503)
@@ -143,7 +185,7 @@ def create_app(
             ) as span,
         ):
             structlog.contextvars.bind_contextvars(trace_id=current_trace_id())
-            response = await _authorised(request, run, operation, flag)
+            response = await self._authorised(request, run, operation, flag)
             span.set_attribute("http.response.status_code", response.status_code)
             carrier: dict[str, str] = {}
             inject_trace(carrier)
@@ -156,19 +198,22 @@ def create_app(
             structlog.contextvars.unbind_contextvars(*REQUEST_FIELDS)
         return response
 
-    async def _authorised(request: Request, run: Runner, operation: str, flag: str) -> Response:
-        name = caller(request, api_keys) if api_keys else "local"
+    async def _authorised(
+        self, request: Request, run: Runner, operation: str, flag: str
+    ) -> Response:
+        name = caller(request, self._api_keys) if self._api_keys else "local"
         if name is None:
-            count(operation, Unauthorized.code)
+            self._count(operation, Unauthorized.code)
             return _unauthorized(lambda refused: dispatch.invalid(None, refused, flag))
         if not is_json(request):
-            count(operation, InvalidRequest.code)
+            self._count(operation, InvalidRequest.code)
             wrong = InvalidRequest("Only application/json bodies are accepted.")
             return JSONResponse(dispatch.invalid(None, wrong, flag), status_code=415)
         with structlog.contextvars.bound_contextvars(caller=name):
-            return await _run(request, run, operation, flag, name)
+            return await self._run(request, run, operation, flag, name)
 
     async def _run(
+        self,
         request: Request,
         run: Runner,
         operation: str,
@@ -177,34 +222,35 @@ def create_app(
     ) -> Response:
         body: dict[str, Any] | None = None
         try:
-            async with asyncio.timeout(body_timeout):
-                raw = await _read_body(request, max_body_bytes)
+            async with asyncio.timeout(self._body_timeout):
+                raw = await _read_body(request, self._max_body_bytes)
             body = dispatch.parse_object(raw)
             structlog.contextvars.bind_contextvars(
                 template=loggable(body.get("templateName")), channel=loggable(body.get("channel"))
             )
         except TimeoutError:
-            count(operation, InvalidRequest.code)
-            slow = InvalidRequest(f"The body did not arrive within {body_timeout:g} s.")
+            self._count(operation, InvalidRequest.code)
+            slow = InvalidRequest(f"The body did not arrive within {self._body_timeout:g} s.")
             return JSONResponse(dispatch.invalid(None, slow, flag), status_code=408)
         except InvalidRequest as exc:
-            count(operation, exc.code)
+            self._count(operation, exc.code)
             status = 413 if isinstance(exc, BodyTooLarge) else 400
             return JSONResponse(dispatch.invalid(body, exc, flag), status_code=status)
-        current = services["current"]
+        current = self._services["current"]
         instance = _header_instance_id(request)
         key = request.headers.get("idempotency-key")
         if key is None:
             outcome = await run(current, body, instance, name, None)
-            count(operation, outcome.error.code if outcome.error else "OK")
+            self._count(operation, outcome.error.code if outcome.error else "OK")
             current.telemetry.count_limit(outcome.error)
             headers = _headers_for(outcome.error)
             return JSONResponse(
                 outcome.reply, status_code=status_for(outcome.error), headers=headers
             )
-        return await _run_once(current, run, operation, flag, name, key, raw, body, instance)
+        return await self._run_once(current, run, operation, flag, name, key, raw, body, instance)
 
     async def _run_once(
+        self,
         current: Services,
         run: Runner,
         operation: str,
@@ -220,7 +266,7 @@ def create_app(
             wrong = InvalidRequest(
                 "The Idempotency-Key must be 1 to 255 printable ASCII characters."
             )
-            count(operation, wrong.code)
+            self._count(operation, wrong.code)
             return JSONResponse(dispatch.invalid(body, wrong, flag, instance), status_code=400)
         # The caller's name is part of the id: one caller cannot replay another's replies.
         request_id = f"http:{name}:{operation}:{key}"
@@ -236,12 +282,12 @@ def create_app(
         try:
             reply, replayed = await current.replies.once(request_id, fingerprint, answer)
         except InvalidRequest as reused:
-            count(operation, reused.code)
+            self._count(operation, reused.code)
             return JSONResponse(dispatch.invalid(body, reused, flag, instance), status_code=422)
         except DependencyUnavailable as down:
-            count(operation, down.code)
+            self._count(operation, down.code)
             return JSONResponse(dispatch.invalid(body, down, flag, instance), status_code=503)
-        count(operation, reply["errorCode"] or "OK")
+        self._count(operation, reply["errorCode"] or "OK")
         if replayed:
             return JSONResponse(
                 reply,
@@ -251,8 +297,8 @@ def create_app(
         error = errors[0] if errors else None
         return JSONResponse(reply, status_code=status_for(error), headers=_headers_for(error))
 
-    async def generate(request: Request) -> Response:
-        return await handle(
+    async def generate(self, request: Request) -> Response:
+        return await self._handle(
             request,
             lambda s, b, p, name, rid: dispatch.generate(
                 s.generate, b, p, rid, caller=name, events=s.events
@@ -261,50 +307,40 @@ def create_app(
             "otpSent",
         )
 
-    async def validate(request: Request) -> Response:
-        return await handle(
+    async def validate(self, request: Request) -> Response:
+        return await self._handle(
             request,
             lambda s, b, p, _, rid: dispatch.validate(s.validate, b, p, rid, events=s.events),
             "validate",
             "otpValid",
         )
 
-    async def healthz(_: Request) -> Response:
-        if supervisor is not None and supervisor.failed is not None:
-            return JSONResponse({"status": "failed", "reason": supervisor.failed}, status_code=503)
+    async def healthz(self, _: Request) -> Response:
+        if self._supervisor is not None and self._supervisor.failed is not None:
+            return JSONResponse(
+                {"status": "failed", "reason": self._supervisor.failed}, status_code=503
+            )
         return JSONResponse({"status": "ok", "version": package_version()})
 
-    async def readyz(_: Request) -> Response:
-        reason = await _not_ready(services.get("current"))
+    async def readyz(self, _: Request) -> Response:
+        reason = await _not_ready(self._services.get("current"))
         if reason is not None:
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    async def metrics(request: Request) -> Response:
+    async def metrics(self, request: Request) -> Response:
         # With callers configured, metrics need a key too: they tell who calls how often.
-        if api_keys and caller(request, api_keys) is None:
+        if self._api_keys and caller(request, self._api_keys) is None:
             return _unauthorized(
                 lambda refused: {"error": refused.message, "errorCode": refused.code}
             )
-        current = services.get("current")
+        current = self._services.get("current")
         if current is None:
             return Response("starting\n", status_code=503, media_type="text/plain")
         return Response(generate_latest(current.telemetry.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def openapi(_: Request) -> Response:
+    async def openapi(self, _: Request) -> Response:
         return JSONResponse(document())
-
-    return Starlette(
-        routes=[
-            Route("/v1/otp/generate", generate, methods=["POST"]),
-            Route("/v1/otp/validate", validate, methods=["POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics),
-            Route("/openapi.json", openapi),
-        ],
-        lifespan=lifespan,
-    )
 
 
 def _error_only(error: OtpError) -> dict[str, Any]:

@@ -124,7 +124,6 @@ def _operation(action: str, channel: str, message: str, summary: str) -> dict[st
 
 def document(kafka: KafkaSettings = _DEFAULTS) -> dict[str, Any]:
     schemas = body_schemas()
-    ref = {name: {"$ref": f"#/components/schemas/{name}"} for name in schemas}
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -177,49 +176,54 @@ def document(kafka: KafkaSettings = _DEFAULTS) -> dict[str, Any]:
                 "DeadLetterHeaders": _DEAD_LETTER_HEADERS,
                 "LifecycleEvent": _LIFECYCLE_EVENT,
             },
-            "messages": {
-                "generateRequest": _message(
-                    "generateRequest",
-                    "Generate a code",
-                    ref["GenerateRequest"],
-                    {"$ref": "#/components/schemas/EngineHeaders"},
-                ),
-                "generateReply": _message(
-                    "generateReply",
-                    "Generate result",
-                    ref["GenerateReply"],
-                    {"$ref": "#/components/schemas/EngineHeaders"},
-                ),
-                "validateRequest": _message(
-                    "validateRequest",
-                    "Validate a code",
-                    ref["ValidateRequest"],
-                    {"$ref": "#/components/schemas/EngineHeaders"},
-                ),
-                "validateReply": _message(
-                    "validateReply",
-                    "Validate result",
-                    ref["ValidateReply"],
-                    {"$ref": "#/components/schemas/EngineHeaders"},
-                ),
-                "lifecycleEvent": {
-                    "name": "lifecycleEvent",
-                    "title": "Lifecycle event",
-                    "contentType": "application/cloudevents+json",
-                    "payload": {"$ref": "#/components/schemas/LifecycleEvent"},
-                    "bindings": {
-                        "kafka": {
-                            "key": {"type": "string", "description": "The client's pseudonym."}
-                        }
-                    },
-                },
-                "deadLetter": {
-                    "name": "deadLetter",
-                    "title": "Dead letter",
-                    "summary": "The record's value as received (cut to fit), any bytes.",
-                    "headers": {"$ref": "#/components/schemas/DeadLetterHeaders"},
-                    "payload": {},
-                },
+            "messages": _messages(),
+        },
+    }
+
+
+def _messages() -> dict[str, Any]:
+    """The messages of the channels: the engine's bodies with its headers, the events, the
+    dead letters."""
+    ref = {name: {"$ref": f"#/components/schemas/{name}"} for name in body_schemas()}
+    return {
+        "generateRequest": _message(
+            "generateRequest",
+            "Generate a code",
+            ref["GenerateRequest"],
+            {"$ref": "#/components/schemas/EngineHeaders"},
+        ),
+        "generateReply": _message(
+            "generateReply",
+            "Generate result",
+            ref["GenerateReply"],
+            {"$ref": "#/components/schemas/EngineHeaders"},
+        ),
+        "validateRequest": _message(
+            "validateRequest",
+            "Validate a code",
+            ref["ValidateRequest"],
+            {"$ref": "#/components/schemas/EngineHeaders"},
+        ),
+        "validateReply": _message(
+            "validateReply",
+            "Validate result",
+            ref["ValidateReply"],
+            {"$ref": "#/components/schemas/EngineHeaders"},
+        ),
+        "lifecycleEvent": {
+            "name": "lifecycleEvent",
+            "title": "Lifecycle event",
+            "contentType": "application/cloudevents+json",
+            "payload": {"$ref": "#/components/schemas/LifecycleEvent"},
+            "bindings": {
+                "kafka": {"key": {"type": "string", "description": "The client's pseudonym."}}
             },
+        },
+        "deadLetter": {
+            "name": "deadLetter",
+            "title": "Dead letter",
+            "summary": "The record's value as received (cut to fit), any bytes.",
+            "headers": {"$ref": "#/components/schemas/DeadLetterHeaders"},
+            "payload": {},
         },
     }
