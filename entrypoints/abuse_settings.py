@@ -7,11 +7,10 @@ from datetime import timedelta
 
 import attrs
 
-from adapters.recipients import DENIED_BY_DEFAULT, KINDS
+from adapters.recipients import KINDS
 from domain.limits import Cap, SendCaps
 from domain.parameters import ParameterRules
-from entrypoints.environment import Environment
-from entrypoints.settings_env import SettingsError
+from entrypoints.environment import Environment, SettingsError
 
 
 def _cap(sends: int, seconds: int, count: str, window: str | None = None) -> Cap:
@@ -28,11 +27,11 @@ def _names(raw: str) -> frozenset[str]:
 
 @attrs.frozen(kw_only=True)
 class AbuseSettings:
-    caps: SendCaps = SendCaps()
-    sms_allowed_countries: frozenset[str] = frozenset()
-    sms_denied_types: frozenset[str] = frozenset(DENIED_BY_DEFAULT)
-    parameter_rules: ParameterRules = ParameterRules()
-    validate_failure_floor: timedelta = timedelta(milliseconds=50)
+    caps: SendCaps
+    sms_allowed_countries: frozenset[str]
+    sms_denied_types: frozenset[str]
+    parameter_rules: ParameterRules
+    validate_failure_floor: timedelta
 
     @classmethod
     def from_environment(cls, e: Environment) -> AbuseSettings:

@@ -40,6 +40,7 @@ from adapters.codes import (
     TestCodesFor,
 )
 from adapters.hash_key import load_or_create_key
+from adapters.kafka.admin import ensure_topics
 from adapters.kafka.events import KafkaEventPublisher
 from adapters.kafka.publisher import kafka_publisher
 from adapters.mongo.client import Document, connect, database, ensure_indexes
@@ -69,6 +70,8 @@ from application.use_cases.unlock_account import UnlockAccount
 from application.use_cases.validate_otp import ValidateOtp
 from domain.channel import Channel
 from entrypoints.delivery_settings import DeliverySettings
+from entrypoints.kafka.worker import KafkaWorker
+from entrypoints.services import Services
 from entrypoints.settings import KafkaSettings, Settings, TestCodes
 
 log = structlog.get_logger(__name__)
@@ -400,6 +403,51 @@ class UseCases(containers.DeclarativeContainer):
     )
 
 
+class Runtime(containers.DeclarativeContainer):
+    """What the entrypoints run: the services they serve with, the Kafka worker when brokers
+    are configured, and the set-up of its topics."""
+
+    config = providers.Configuration(strict=True)
+    gateways = providers.DependenciesContainer()
+    adapters = providers.DependenciesContainer()
+    use_cases = providers.DependenciesContainer()
+
+    services = providers.Factory(
+        Services,
+        generate=use_cases.generate_otp,
+        validate=use_cases.validate_otp,
+        repository=adapters.repository,
+        templates=adapters.templates,
+        purge=use_cases.purge_expired,
+        replies=use_cases.idempotent_replies,
+        telemetry=adapters.telemetry,
+        events=use_cases.lifecycle_events,
+    )
+    kafka_worker: providers.Provider[KafkaWorker | None] = providers.Selector(
+        providers.Callable(forward_kind, config.kafka),
+        kafka=providers.Singleton(
+            KafkaWorker,
+            settings=config.kafka,
+            generate=use_cases.generate_otp,
+            validate=use_cases.validate_otp,
+            replies=use_cases.idempotent_replies,
+            publisher=gateways.kafka_publisher,
+            grace_seconds=config.shutdown_grace_seconds,
+            telemetry=adapters.telemetry,
+            events=use_cases.lifecycle_events,
+        ),
+        none=providers.Object(None),
+    )
+    # Creates the service's own topics that are missing (KAFKA_CREATE_TOPICS); a coroutine.
+    topics = providers.Callable(
+        ensure_topics,
+        providers.Callable(kafka_producer_config, config.kafka),
+        config.kafka.provided.own_topics,
+        config.kafka.provided.topic_partitions,
+        config.kafka.provided.topic_replication_factor,
+    )
+
+
 class Container(containers.DeclarativeContainer):
     """Settings become configuration (``build_container``); tests override the ports they
     fake (``container.adapters.clock.override(...)``) and use everything else as wired."""
@@ -408,6 +456,9 @@ class Container(containers.DeclarativeContainer):
     gateways = providers.Container(Gateways, config=config)
     adapters = providers.Container(Adapters, config=config, gateways=gateways)
     use_cases = providers.Container(UseCases, config=config, gateways=gateways, adapters=adapters)
+    runtime = providers.Container(
+        Runtime, config=config, gateways=gateways, adapters=adapters, use_cases=use_cases
+    )
 
 
 def build_container(settings: Settings) -> Container:
@@ -435,3 +486,7 @@ def gateways_of(container: Container) -> Gateways:
 
 def use_cases_of(container: Container) -> UseCases:
     return cast(UseCases, container.use_cases)
+
+
+def runtime_of(container: Container) -> Runtime:
+    return cast(Runtime, container.runtime)

@@ -7,8 +7,7 @@ import attrs
 from adapters.channels.failover import RetryPolicy
 from adapters.channels.sms_http import TwilioConfig, WebhookConfig
 from adapters.channels.smtp import SECURITY_MODES, SmtpConfig
-from entrypoints.environment import Environment
-from entrypoints.settings_env import SettingsError
+from entrypoints.environment import Environment, SettingsError
 
 SMS_PROVIDER_NAMES = ("twilio", "webhook")
 DEFAULT_SMTP_PORTS = {"tls": 465, "starttls": 587, "none": 25}
@@ -16,13 +15,13 @@ DEFAULT_SMTP_PORTS = {"tls": 465, "starttls": 587, "none": 25}
 
 @attrs.frozen(kw_only=True)
 class DeliverySettings:
-    smtp: SmtpConfig | None = None
-    sms_providers: tuple[str, ...] = ()
-    twilio: TwilioConfig | None = None
-    webhook: WebhookConfig | None = None
-    sms_max_segments: int = 3
-    http_timeout: float = 10.0
-    retry: RetryPolicy = RetryPolicy()
+    smtp: SmtpConfig | None
+    sms_providers: tuple[str, ...]
+    twilio: TwilioConfig | None
+    webhook: WebhookConfig | None
+    sms_max_segments: int
+    http_timeout: float
+    retry: RetryPolicy
 
     @classmethod
     def from_environment(cls, e: Environment) -> DeliverySettings:

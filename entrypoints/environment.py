@@ -14,9 +14,14 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from adapters.recipients import DENIED_BY_DEFAULT
 from domain.limits import SendCaps
-from entrypoints.settings_env import SettingsError
 
 _CAPS = SendCaps()
+
+
+class SettingsError(ValueError):
+    """A setting is present but unusable; the message names the variable, never its value."""
+
+
 TOPIC_DEFAULTS = {
     "generate_in": "ai.flowx.plugin.notification.trigger.generate.otp.v1",
     "generate_out": "ai.flowx.engine.receive.plugin.notification.generate.otp.results.v1",

@@ -9,47 +9,12 @@ from collections.abc import AsyncIterator, Callable
 import attrs
 import structlog
 
-from adapters.kafka.admin import ensure_topics
-from adapters.telemetry import Telemetry
-from application.events import LifecycleEvents
-from application.idempotency import IdempotentReplies
-from application.ports import OtpRepository, TemplateStore
-from application.use_cases.generate_otp import GenerateOtp
-from application.use_cases.purge_expired import PurgeExpired
-from application.use_cases.validate_otp import ValidateOtp
-from entrypoints.container import (
-    Container,
-    adapters_of,
-    build_container,
-    gateways_of,
-    kafka_producer_config,
-    resolve,
-    use_cases_of,
-)
-from entrypoints.kafka.worker import KafkaWorker
+from application.ports import TemplateStore
+from entrypoints.container import Container, build_container, resolve, runtime_of
+from entrypoints.services import Services
 from entrypoints.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-
-@attrs.frozen
-class Services:
-    generate: GenerateOtp
-    validate: ValidateOtp
-    repository: OtpRepository
-    # Where templates are read: /readyz says when it holds none.
-    templates: TemplateStore
-    # Deletes what is past its retention; HTTP's lifespan runs it periodically.
-    purge: PurgeExpired
-    # Replies kept by request id (Kafka redeliveries, HTTP Idempotency-Key).
-    replies: IdempotentReplies
-    # This process's metrics and spans (/metrics reads its registry).
-    telemetry: Telemetry
-    # Lifecycle events, when KAFKA_TOPIC_OTP_EVENTS is set.
-    events: LifecycleEvents | None = None
-    # The Kafka consumer, when one runs: the service is not ready once it has stopped.
-    background: asyncio.Task[None] | None = None
-    worker: KafkaWorker | None = None
 
 
 @attrs.define
@@ -87,17 +52,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
 
 
 async def _services(container: Container) -> Services:
-    repository = await resolve(adapters_of(container).repository)
-    return Services(
-        generate=await resolve(use_cases_of(container).generate_otp),
-        validate=await resolve(use_cases_of(container).validate_otp),
-        repository=repository,
-        templates=await resolve(adapters_of(container).templates),
-        purge=await resolve(use_cases_of(container).purge_expired),
-        replies=await resolve(use_cases_of(container).idempotent_replies),
-        telemetry=await resolve(adapters_of(container).telemetry),
-        events=await resolve(use_cases_of(container).lifecycle_events),
-    )
+    return await resolve(runtime_of(container).services)
 
 
 @contextlib.asynccontextmanager
@@ -113,22 +68,10 @@ async def serving(
             yield services
             return
         if settings.kafka.create_topics:
-            await ensure_topics(
-                kafka_producer_config(settings.kafka),
-                settings.kafka.own_topics,
-                settings.kafka.topic_partitions,
-                settings.kafka.topic_replication_factor,
-            )
-        worker = KafkaWorker(
-            settings=settings.kafka,
-            generate=services.generate,
-            validate=services.validate,
-            replies=services.replies,
-            publisher=await resolve(gateways_of(container).kafka_publisher),
-            grace_seconds=settings.shutdown_grace_seconds,
-            telemetry=services.telemetry,
-            events=services.events,
-        )
+            await runtime_of(container).topics()
+        worker = await resolve(runtime_of(container).kafka_worker)
+        if worker is None:
+            raise RuntimeError("Kafka is configured but the container wired no worker")
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop), name="kafka-worker")
 

@@ -17,8 +17,7 @@ from adapters.templates.file_store import BUNDLED_TEMPLATES
 from domain.policy import OtpPolicy
 from entrypoints.abuse_settings import AbuseSettings
 from entrypoints.delivery_settings import DeliverySettings
-from entrypoints.environment import TOPIC_DEFAULTS, Environment
-from entrypoints.settings_env import SettingsError
+from entrypoints.environment import Environment, SettingsError
 
 __all__ = ["DeliverySettings", "KafkaSettings", "Settings", "SettingsError"]
 
@@ -26,36 +25,44 @@ __all__ = ["DeliverySettings", "KafkaSettings", "Settings", "SettingsError"]
 @attrs.frozen(kw_only=True)
 class KafkaSettings:
     bootstrap_servers: str
-    group_id: str = "otp-service"
-    generate_in: str = TOPIC_DEFAULTS["generate_in"]
-    generate_out: str = TOPIC_DEFAULTS["generate_out"]
-    validate_in: str = TOPIC_DEFAULTS["validate_in"]
-    validate_out: str = TOPIC_DEFAULTS["validate_out"]
-    dead_letter: str = TOPIC_DEFAULTS["dead_letter"]
-    notification_external_out: str = TOPIC_DEFAULTS["notification_external_out"]
+    group_id: str
+    generate_in: str
+    generate_out: str
+    validate_in: str
+    validate_out: str
+    dead_letter: str
+    notification_external_out: str
     # Lifecycle events (CloudEvents), when set.
-    events: str | None = None
-    message_max_bytes: int = 1_048_576
-    max_in_flight: int = 64
-    assignor: str = "roundrobin"
-    group_protocol: str = "classic"
-    session_timeout_ms: int = 45_000
-    heartbeat_interval_ms: int = 3000
-    max_poll_interval_ms: int = 300_000
-    headers_not_echoed: frozenset[str] = frozenset(
-        {"__TypeId__", "__KeyTypeId__", "__ContentTypeId__"}
-    )
-    unassigned_ready_seconds: int = 30
-    metadata_refresh_ms: int = 5000
+    events: str | None
+    message_max_bytes: int
+    max_in_flight: int
+    assignor: str
+    group_protocol: str
+    session_timeout_ms: int
+    heartbeat_interval_ms: int
+    max_poll_interval_ms: int
+    headers_not_echoed: frozenset[str]
+    unassigned_ready_seconds: int
+    metadata_refresh_ms: int
     # The engine reads only topics matching this; reply topics outside it would go unread.
-    engine_topic_pattern: str = r"ai\.flowx\.engine\.receive\..*"
+    engine_topic_pattern: str
     # How often librdkafka reports the consumer lag (otp_kafka_consumer_lag); 0 turns it off.
-    statistics_interval_ms: int = 5000
-    create_topics: bool = False
-    topic_partitions: int = -1
-    topic_replication_factor: int = -1
+    statistics_interval_ms: int
+    create_topics: bool
+    topic_partitions: int
+    topic_replication_factor: int
     # librdkafka's security settings (security.protocol, sasl.*, ssl.*), for every client.
-    security: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
+    security: tuple[tuple[str, str], ...] = attrs.field(repr=False)
+
+    @classmethod
+    def defaults(cls, bootstrap_servers: str) -> KafkaSettings:
+        """The declared defaults (entrypoints/environment.py), for ``bootstrap_servers``."""
+        read = cls.from_environment(
+            Environment.read({"KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers})
+        )
+        if read is None:
+            raise SettingsError("KAFKA_BOOTSTRAP_SERVERS names no broker")
+        return read
 
     def client_config(self) -> dict[str, str]:
         """What every Kafka client of the service is given: the brokers and how to reach them."""
@@ -398,51 +405,54 @@ def otlp_configured(e: Environment) -> bool:
 @attrs.frozen(kw_only=True)
 class Settings:
     policy: OtpPolicy
-    default_language: str = "en"
-    http_host: str = "127.0.0.1"
-    http_port: int = 8080
-    http_max_body_bytes: int = 65536
-    http_header_timeout_seconds: float = 10.0
-    http_body_timeout_seconds: float = 10.0
-    http_max_connections: int = 1000
-    http_workers: int = 1
-    http_api_keys: tuple[ApiKey, ...] = attrs.field(default=(), repr=False)
-    sqlite_path: Path = Path("var/otp.sqlite3")
-    outbox_dir: Path = Path("var/outbox")
-    templates_dir: Path = BUNDLED_TEMPLATES
-    template_store: str = attrs.field(
-        default="files", validator=attrs.validators.in_(TEMPLATE_STORES)
-    )
+    default_language: str
+    http_host: str
+    http_port: int
+    http_max_body_bytes: int
+    http_header_timeout_seconds: float
+    http_body_timeout_seconds: float
+    http_max_connections: int
+    http_workers: int
+    http_api_keys: tuple[ApiKey, ...] = attrs.field(repr=False)
+    sqlite_path: Path
+    outbox_dir: Path
+    templates_dir: Path
+    template_store: str = attrs.field(validator=attrs.validators.in_(TEMPLATE_STORES))
     # Newest first; empty means the embedded default's generated key file.
-    hash_keys: tuple[NamedKey, ...] = attrs.field(default=(), repr=False)
-    hash_key_file: Path = Path("var/otp-hash.key")
-    mail_from_address: str = "no-reply@otp.local"
-    mail_from_name: str | None = "OTP service"
-    sms_default_region: str | None = None
-    log_format: str = "console"
-    log_level: str = "INFO"
-    mongodb_uri: str | None = attrs.field(default=None, repr=False)
-    mongodb_database: str | None = None
-    mongodb_timeout_ms: int = 5000
-    kafka: KafkaSettings | None = None
-    delivery: DeliverySettings = DeliverySettings()
-    abuse: AbuseSettings = AbuseSettings()
+    hash_keys: tuple[NamedKey, ...] = attrs.field(repr=False)
+    hash_key_file: Path
+    mail_from_address: str
+    mail_from_name: str | None
+    sms_default_region: str | None
+    log_format: str
+    log_level: str
+    mongodb_uri: str | None = attrs.field(repr=False)
+    mongodb_database: str | None
+    mongodb_timeout_ms: int
+    kafka: KafkaSettings | None
+    delivery: DeliverySettings
+    abuse: AbuseSettings
     # "outbox" says so when codes of a shared deployment may be written to files.
-    delivery_mode: str = "auto"
-    processed_ttl: timedelta = timedelta(days=1)
-    purge_interval_seconds: float = 60.0
-    shutdown_grace_seconds: float = 30.0
+    delivery_mode: str
+    processed_ttl: timedelta
+    purge_interval_seconds: float
+    shutdown_grace_seconds: float
     # Fixed codes for test recipients (the engine's end-to-end tests); never in production.
-    test_codes: TestCodes | None = None
+    test_codes: TestCodes | None
     # True when the keys came from OTP_HASH_KEYS (named), False for OTP_HASH_KEY.
-    hash_keys_named: bool = False
+    hash_keys_named: bool
     # Spans go to an OTLP collector when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set.
-    otlp_traces: bool = False
+    otlp_traces: bool
 
     @property
     def uses_shared_state(self) -> bool:
         """True when several processes may share codes: then the hash key must be shared too."""
         return self.mongodb_uri is not None or self.kafka is not None
+
+    @classmethod
+    def defaults(cls) -> Settings:
+        """Every setting at its declared default (the embedded default)."""
+        return cls.from_env({})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -7,6 +7,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import attrs
 from dependency_injector import providers
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -26,8 +27,7 @@ from domain.limits import Cap, SendCaps
 from domain.policy import OtpPolicy
 from domain.template import NotificationTemplate, TemplateParameter
 from entrypoints import dispatch
-from entrypoints.abuse_settings import AbuseSettings
-from entrypoints.container import adapters_of, build_container, use_cases_of
+from entrypoints.container import Container, adapters_of, build_container, use_cases_of
 from entrypoints.settings import Settings
 from tests.fakes import ScriptedCodeGenerator
 
@@ -125,18 +125,32 @@ class Harness:
         self.use_repository(repository or InMemoryOtpRepository())
 
     def settings(self) -> Settings:
-        return Settings(
+        defaults = Settings.defaults()
+        return attrs.evolve(
+            defaults,
             policy=self.policy,
-            abuse=AbuseSettings(caps=self.caps, validate_failure_floor=timedelta(0)),
+            abuse=attrs.evolve(defaults.abuse, caps=self.caps, validate_failure_floor=timedelta(0)),
         )
 
     def use_repository(self, repository: OtpRepository) -> None:
         """Wires the use cases to ``repository``, e.g. a real store opened on ``self.loop``."""
         self.repository = repository
-        self.container = build_container(self.settings())
+        self.container = self.wired(self.settings())
+        self.adapters = adapters_of(self.container)
+        self.use_cases = use_cases_of(self.container)
+        use_cases = self.use_cases
+        self.generate_use_case = use_cases.generate_otp()
+        self.validate_use_case = use_cases.validate_otp()
+        self.unlock_use_case = use_cases.unlock_account()
+        self.replies = use_cases.idempotent_replies()
+
+    def wired(self, settings: Settings) -> Container:
+        """A container built from ``settings`` with this harness's fakes for the ports that
+        reach outside (a Kafka worker's rig builds one with Kafka settings)."""
+        container = build_container(settings)
         overrides: dict[str, object] = {
             "clock": self.clock,
-            "repository": repository,
+            "repository": self.repository,
             "processed": self.processed,
             "counters": self.counters,
             "templates": self.templates,
@@ -146,15 +160,10 @@ class Harness:
             "hasher": self.hasher,
             "telemetry": self.telemetry,
         }
-        self.adapters = adapters_of(self.container)
-        self.use_cases = use_cases_of(self.container)
+        adapters = adapters_of(container)
         for name, fake in overrides.items():
-            getattr(self.adapters, name).override(providers.Object(fake))
-        use_cases = self.use_cases
-        self.generate_use_case = use_cases.generate_otp()
-        self.validate_use_case = use_cases.validate_otp()
-        self.unlock_use_case = use_cases.unlock_account()
-        self.replies = use_cases.idempotent_replies()
+            getattr(adapters, name).override(providers.Object(fake))
+        return container
 
     def use_hasher(self, hasher: HmacCodeHasher) -> None:
         """Rewires the use cases to hash with ``hasher`` (a key rotation)."""

@@ -9,10 +9,7 @@ from typing import TypeVar
 import attrs
 import pytest
 
-from adapters.kafka.events import KafkaEventPublisher
-from adapters.kafka.publisher import KafkaMessagePublisher
-from application.events import LifecycleEvents
-from entrypoints.kafka.worker import KafkaWorker
+from entrypoints.container import resolve, runtime_of
 from entrypoints.settings import KafkaSettings
 from tests.harness import Harness
 from tests.integration.kafka import Topics, bootstrap, fresh_topics
@@ -27,8 +24,8 @@ class WorkerRig:
         self.harness = harness
         self.topics = topics
         self.processed = harness.processed
-        self.settings = KafkaSettings(
-            bootstrap_servers=bootstrap(),
+        self.settings = attrs.evolve(
+            KafkaSettings.defaults(bootstrap()),
             group_id=group,
             generate_in=topics.generate_in,
             generate_out=topics.generate_out,
@@ -45,27 +42,13 @@ class WorkerRig:
         events_topic: str | None = None,
     ) -> T:
         async def with_worker() -> T:
-            publisher = KafkaMessagePublisher({"bootstrap.servers": bootstrap()})
-            settings = self.settings
-            events = None
-            if events_topic is not None:
-                events = LifecycleEvents(
-                    KafkaEventPublisher(publisher, events_topic),
-                    self.harness.adapters.pseudonyms(),
-                    self.harness.clock,
-                    self.harness.adapters.chance(),
-                )
-            if group is not None:
-                settings = attrs.evolve(settings, group_id=group)
-            worker = KafkaWorker(
-                settings=settings,
-                generate=self.harness.generate_use_case,
-                validate=self.harness.validate_use_case,
-                replies=self.harness.replies,
-                publisher=publisher,
-                telemetry=self.harness.telemetry,
-                events=events,
+            settings = attrs.evolve(
+                self.settings, group_id=group or self.settings.group_id, events=events_topic
             )
+            # The worker as the service wires it, over the harness's fakes.
+            container = self.harness.wired(attrs.evolve(self.harness.settings(), kafka=settings))
+            worker = await resolve(runtime_of(container).kafka_worker)
+            assert worker is not None
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(stop))
             try:
@@ -73,7 +56,9 @@ class WorkerRig:
             finally:
                 stop.set()
                 await task
-                await asyncio.to_thread(publisher.close)
+                stopped = container.shutdown_resources()
+                if stopped is not None:
+                    await stopped
 
         result: T = self.harness.run(with_worker())
         return result

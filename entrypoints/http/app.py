@@ -33,7 +33,8 @@ from entrypoints.http.callers import caller, is_json
 from entrypoints.http.openapi import document
 from entrypoints.http.status import is_final, status_for, status_of_reply
 from entrypoints.logging import loggable
-from entrypoints.runtime import Services, Supervisor
+from entrypoints.runtime import Supervisor
+from entrypoints.services import Services
 from entrypoints.settings import ApiKey
 
 log = structlog.get_logger(__name__)

@@ -14,7 +14,7 @@ from application.events import EventType
 from entrypoints.schemas import body_schemas
 from entrypoints.settings import KafkaSettings
 
-_DEFAULTS = KafkaSettings(bootstrap_servers="broker:9092")
+_DEFAULTS = KafkaSettings.defaults("broker:9092")
 
 _ENGINE_HEADERS = {
     "type": "object",

@@ -6,12 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import attrs
 import pytest
 
-from domain.policy import OtpPolicy
 from entrypoints.environment import Environment, documentation
-from entrypoints.settings import KafkaSettings, Settings, SettingsError
+from entrypoints.settings import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "configuration.md"
@@ -74,17 +72,3 @@ def test_a_bad_value_is_refused_by_its_name_without_the_value(
         Settings.from_env(env)
     assert str(refused.value) == message
     assert next(iter(env.values())) not in str(refused.value)
-
-
-def test_the_settings_defaults_agree_with_the_declared_ones() -> None:
-    read = Settings.from_env({})
-    built = Settings(policy=OtpPolicy())
-    for field in attrs.fields(Settings):
-        assert getattr(read, field.name) == getattr(built, field.name), field.name
-
-
-def test_the_kafka_defaults_agree_with_the_declared_ones() -> None:
-    read = Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "DELIVERY": "outbox",
-                              "OTP_HASH_KEYS": "k:" + "ab" * 32}).kafka  # fmt: skip
-    assert read is not None
-    assert read == KafkaSettings(bootstrap_servers="b:9092", security=read.security)

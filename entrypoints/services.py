@@ -1,0 +1,37 @@
+"""What an entrypoint serves with: the use cases and the few adapters it reads directly, as
+the container wires them (``Runtime.services``)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import attrs
+
+from adapters.telemetry import Telemetry
+from application.events import LifecycleEvents
+from application.idempotency import IdempotentReplies
+from application.ports import OtpRepository, TemplateStore
+from application.use_cases.generate_otp import GenerateOtp
+from application.use_cases.purge_expired import PurgeExpired
+from application.use_cases.validate_otp import ValidateOtp
+from entrypoints.kafka.worker import KafkaWorker
+
+
+@attrs.frozen
+class Services:
+    generate: GenerateOtp
+    validate: ValidateOtp
+    repository: OtpRepository
+    # Where templates are read: /readyz says when it holds none.
+    templates: TemplateStore
+    # Deletes what is past its retention; HTTP's lifespan runs it periodically.
+    purge: PurgeExpired
+    # Replies kept by request id (Kafka redeliveries, HTTP Idempotency-Key).
+    replies: IdempotentReplies
+    # This process's metrics and spans (/metrics reads its registry).
+    telemetry: Telemetry
+    # Lifecycle events, when KAFKA_TOPIC_OTP_EVENTS is set.
+    events: LifecycleEvents | None = None
+    # The Kafka consumer, when one runs: the service is not ready once it has stopped.
+    background: asyncio.Task[None] | None = None
+    worker: KafkaWorker | None = None
