@@ -18,7 +18,9 @@ from typing import Protocol
 import attrs
 import structlog
 
+from application.outcomes import Outcome, Status
 from application.ports import Chance, Clock, Pseudonyms
+from domain.errors import OtpAttemptsExceeded, OtpExpired, OtpLocked, OtpMismatch, RateLimited
 
 log = structlog.get_logger(__name__)
 
@@ -34,21 +36,29 @@ class EventType(enum.StrEnum):
     RATE_LIMITED = "rate_limited"
 
 
-# What each reply's errorCode tells, by operation; other codes (bad input, unknown templates,
-# stores down) are not events of a code's life.
-_GENERATE = {
-    None: (EventType.ISSUED, EventType.DELIVERED),
-    "DELIVERY_FAILED": (EventType.ISSUED, EventType.DELIVERY_FAILED),
-    "RATE_LIMITED": (EventType.RATE_LIMITED,),
-    "OTP_LOCKED": (EventType.LOCKED,),
-}
-_VALIDATE = {
-    None: (EventType.VALIDATED,),
-    "OTP_MISMATCH": (EventType.MISMATCH,),
-    "OTP_ATTEMPTS_EXCEEDED": (EventType.MISMATCH,),
-    "OTP_EXPIRED": (EventType.EXPIRED,),
-    "OTP_LOCKED": (EventType.LOCKED,),
-}
+def _types(operation: str, outcome: Outcome) -> tuple[EventType, ...]:
+    """What an outcome tells of a code's life; other outcomes (bad input, unknown templates,
+    stores down) are not events of it."""
+    error = outcome.error
+    if isinstance(error, RateLimited):
+        return (EventType.RATE_LIMITED,)
+    if isinstance(error, OtpLocked):
+        return (EventType.LOCKED,)
+    if operation == "generate":
+        if outcome.status is Status.SENT:
+            return (EventType.ISSUED, EventType.DELIVERED)
+        if outcome.status is Status.NOT_DELIVERED:
+            # Without a delivery, the channel refused the message before a code was issued.
+            issued = (EventType.ISSUED,) if outcome.delivery is not None else ()
+            return (*issued, EventType.DELIVERY_FAILED)
+        return ()
+    if outcome.status is Status.VALID:
+        return (EventType.VALIDATED,)
+    if isinstance(error, OtpMismatch | OtpAttemptsExceeded):
+        return (EventType.MISMATCH,)
+    if isinstance(error, OtpExpired):
+        return (EventType.EXPIRED,)
+    return ()
 
 
 @attrs.frozen(kw_only=True)
@@ -72,14 +82,14 @@ class EventPublisher(Protocol):
 
 @attrs.frozen(kw_only=True)
 class Happened:
-    """One answered request, as the entrypoint saw it."""
+    """One answered request: what the use case answered, and what the entrypoint read."""
 
     operation: str
+    outcome: Outcome
     client_id: str | None
     channel: str | None
     template: str | None
     process_instance_id: object
-    error_code: str | None
     request_id: str | None = None
 
 
@@ -93,8 +103,8 @@ class LifecycleEvents:
         self._chance = chance
 
     def events_of(self, happened: Happened) -> list[OtpEvent]:
-        table = _GENERATE if happened.operation == "generate" else _VALIDATE
-        types = table.get(happened.error_code, ())
+        types = _types(happened.operation, happened.outcome)
+        error = happened.outcome.error
         if not types or happened.client_id is None:
             return []
         now = self._clock.now()
@@ -108,7 +118,7 @@ class LifecycleEvents:
                 channel=happened.channel.upper() if happened.channel else None,
                 template=happened.template if happened.operation == "generate" else None,
                 process_instance_id=happened.process_instance_id,
-                error_code=happened.error_code,
+                error_code=error.code if error is not None else None,
             )
             for kind in types
         ]

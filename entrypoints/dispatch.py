@@ -12,6 +12,7 @@ import structlog
 
 from application.events import Happened, LifecycleEvents
 from application.outcomes import Outcome as UseCaseOutcome
+from application.outcomes import refused
 from application.use_cases.generate_otp import GenerateOtp, GenerateOtpCommand
 from application.use_cases.validate_otp import ValidateOtp, ValidateOtpCommand
 from domain.errors import InternalError, InvalidRequest, OtpError
@@ -182,17 +183,17 @@ def _reply(
     }
 
 
-async def _guarded(action: Any) -> OtpError | None:
-    """Runs a use case and keeps what its outcome tells the caller. A request that cannot
-    become a command is refused here; anything unexpected is INTERNAL_ERROR, never a crash."""
+async def _guarded(action: Any) -> UseCaseOutcome:
+    """Runs a use case for its outcome. A request that cannot become a command is refused
+    here; anything unexpected is INTERNAL_ERROR, never a crash."""
     try:
         outcome: UseCaseOutcome = await action
     except OtpError as exc:
-        return exc
+        return refused(exc)
     except Exception:  # noqa: BLE001 - one bad request must never stop the service
         log.exception("request.failed")
-        return InternalError("The service failed to handle the request; try again later.")
-    return outcome.error
+        return refused(InternalError("The service failed to handle the request; try again later."))
+    return outcome
 
 
 async def _run_generate(
@@ -215,10 +216,11 @@ async def generate(
     caller: str = "local",
     events: LifecycleEvents | None = None,
 ) -> Outcome:
-    error = await _guarded(_run_generate(use_case, body, request_id, caller))
+    outcome = await _guarded(_run_generate(use_case, body, request_id, caller))
+    error = outcome.error
     reply = _reply(body, process_instance_id, error)
     reply["otpSent"] = error is None
-    await _record(events, "generate", body, reply, request_id)
+    await _record(events, "generate", outcome, body, reply, request_id)
     return Outcome(reply=_ordered(reply, "otpSent"), error=error)
 
 
@@ -229,16 +231,18 @@ async def validate(
     request_id: str | None = None,
     events: LifecycleEvents | None = None,
 ) -> Outcome:
-    error = await _guarded(_run_validate(use_case, body, request_id))
+    outcome = await _guarded(_run_validate(use_case, body, request_id))
+    error = outcome.error
     reply = _reply(body, process_instance_id, error)
     reply["otpValid"] = error is None
-    await _record(events, "validate", body, reply, request_id)
+    await _record(events, "validate", outcome, body, reply, request_id)
     return Outcome(reply=_ordered(reply, "otpValid"), error=error)
 
 
 async def _record(
     events: LifecycleEvents | None,
     operation: str,
+    outcome: UseCaseOutcome,
     body: Mapping[str, Any],
     reply: Mapping[str, Any],
     request_id: str | None,
@@ -249,13 +253,13 @@ async def _record(
     await events.record(
         Happened(
             operation=operation,
+            outcome=outcome,
             client_id=str(client)
             if isinstance(client, str | int) and not isinstance(client, bool)
             else None,
             channel=reply["channel"] if isinstance(reply["channel"], str) else None,
             template=template if isinstance(template, str) else None,
             process_instance_id=reply["processInstanceId"],
-            error_code=reply["errorCode"],
             request_id=request_id,
         )
     )

@@ -17,6 +17,16 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from application.events import EventType, Happened, LifecycleEvents, OtpEvent
+from application.outcomes import Outcome, Status, judged, refused
+from domain.errors import (
+    DeliveryFailed,
+    InternalError,
+    RateLimited,
+    TemplateNotFound,
+    account_locked,
+)
+from domain.notification import DeliveryResult
+from domain.otp import Verdict
 from tests.harness import Harness, wrong_code
 from tests.integration.kafka import body, bootstrap, produce, read
 from tests.kafka_rig import WorkerRig
@@ -40,26 +50,33 @@ def test_each_outcome_becomes_its_events_and_the_rest_none() -> None:
         kept, harness.adapters.pseudonyms(), harness.clock, harness.adapters.chance()
     )
 
-    def types(operation: str, error_code: str | None) -> list[str]:
+    def types(operation: str, outcome: Outcome) -> list[str]:
         happened = Happened(
-            operation=operation, client_id=CLIENT, channel="sms", template="otp-sms",
-            process_instance_id=7, error_code=error_code, request_id="r1",
+            operation=operation, outcome=outcome, client_id=CLIENT, channel="sms",
+            template="otp-sms", process_instance_id=7, request_id="r1",
         )  # fmt: skip
         return [event.type.value for event in events.events_of(happened)]
 
-    assert types("generate", None) == ["issued", "delivered"]
-    assert types("generate", "DELIVERY_FAILED") == ["issued", "delivery_failed"]
-    assert types("generate", "RATE_LIMITED") == ["rate_limited"]
-    assert types("generate", "OTP_LOCKED") == ["locked"]
-    assert types("generate", "TEMPLATE_NOT_FOUND") == []
-    assert types("validate", None) == ["validated"]
-    assert types("validate", "OTP_MISMATCH") == ["mismatch"]
-    assert types("validate", "OTP_EXPIRED") == ["expired"]
-    assert types("validate", "OTP_LOCKED") == ["locked"]
-    assert types("validate", "INTERNAL_ERROR") == []
+    failed = DeliveryResult(delivered=False, provider="twilio", attempts=3, reason="down")
+    sent = DeliveryResult(delivered=True, provider="twilio", attempts=1)
+    assert types("generate", Outcome(status=Status.SENT, delivery=sent)) == ["issued", "delivered"]
+    undelivered = Outcome(status=Status.NOT_DELIVERED, error=DeliveryFailed("x"), delivery=failed)
+    assert types("generate", undelivered) == ["issued", "delivery_failed"]
+    # The channel refused the message before a code was issued: nothing was issued.
+    assert types("generate", refused(DeliveryFailed("too long"))) == ["delivery_failed"]
+    assert types("generate", refused(RateLimited("x", 60, limit="recipient"))) == ["rate_limited"]
+    assert types("generate", refused(account_locked(60))) == ["locked"]
+    assert types("generate", refused(TemplateNotFound("x"))) == []
+    assert types("validate", judged(Verdict.ACCEPTED)) == ["validated"]
+    assert types("validate", judged(Verdict.MISMATCH)) == ["mismatch"]
+    assert types("validate", judged(Verdict.ATTEMPTS_EXCEEDED)) == ["mismatch"]
+    assert types("validate", judged(Verdict.EXPIRED)) == ["expired"]
+    assert types("validate", judged(Verdict.LOCKED, 60)) == ["locked"]
+    assert types("validate", judged(Verdict.NOT_ACTIVE)) == []
+    assert types("validate", refused(InternalError("x"))) == []
     happened = Happened(
-        operation="validate", client_id=CLIENT, channel="SMS", template=None,
-        process_instance_id=None, error_code=None, request_id="r1",
+        operation="validate", outcome=judged(Verdict.ACCEPTED), client_id=CLIENT, channel="SMS",
+        template=None, process_instance_id=None, request_id="r1",
     )  # fmt: skip
     (first,), (again,) = events.events_of(happened), events.events_of(happened)
     assert first.id == again.id  # a redelivered request's event keeps its id
