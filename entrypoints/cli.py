@@ -6,28 +6,43 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import click
 import structlog
 import uvicorn
+from dependency_injector.wiring import Provide, Provider, inject
 
-from application.use_cases.templates import Preview, TemplateSummary
+from application.ports import TemplateWriter
+from application.use_cases.generate_otp import GenerateOtp
+from application.use_cases.templates import (
+    CopyTemplates,
+    ListTemplates,
+    Preview,
+    PreviewTemplate,
+    ShowTemplate,
+    TemplateSummary,
+)
+from application.use_cases.unlock_account import UnlockAccount
+from application.use_cases.validate_otp import ValidateOtp
 from domain.errors import OtpError
 from domain.template import NotificationTemplate
 from entrypoints import dispatch
-from entrypoints.container import Container, adapters_of, resolve, use_cases_of
+from entrypoints.container import resolve
 from entrypoints.http.app import create_app
 from entrypoints.http.server import with_header_timeout
 from entrypoints.logging import configure_logging
-from entrypoints.runtime import Supervisor, running_container, running_services, serving
+from entrypoints.runtime import Supervisor, running_container, serving
 from entrypoints.settings import Settings, SettingsError, check_exposure, check_test_codes
 from entrypoints.workers import reuse_port_socket, run_workers
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -175,11 +190,7 @@ def generate(
     if language:
         body["language"] = language
 
-    async def run() -> dispatch.Outcome:
-        async with running_services(settings) as services:
-            return await dispatch.generate(services.generate, body)
-
-    outcome = asyncio.run(run())
+    outcome: dispatch.Outcome = _with_container(lambda: _generate(body), settings)
     _print(outcome.reply)
     sys.exit(0 if outcome.error is None else 1)
 
@@ -193,11 +204,7 @@ def validate(client_id: str, channel: str, otp: str) -> None:
     settings = _settings()
     body = {"clientId": client_id, "channel": channel, "otp": otp}
 
-    async def run() -> dispatch.Outcome:
-        async with running_services(settings) as services:
-            return await dispatch.validate(services.validate, body)
-
-    outcome = asyncio.run(run())
+    outcome: dispatch.Outcome = _with_container(lambda: _validate(body), settings)
     _print(outcome.reply)
     sys.exit(0 if outcome.error is None else 1)
 
@@ -208,13 +215,7 @@ def validate(client_id: str, channel: str, otp: str) -> None:
 def unlock(client_id: str, channel: str) -> None:
     """Unlock an account locked by too many wrong codes (exit 1 when nothing was locked)."""
 
-    async def action(container: Container, _: Settings) -> bool:
-        unlocked: bool = await (await resolve(use_cases_of(container).unlock_account)).execute(
-            client_id, channel
-        )
-        return unlocked
-
-    if _with_container(action):
+    if _with_container(lambda: _unlock(client_id, channel)):
         click.echo("unlocked: the count of wrong codes starts again")
         return
     click.echo("nothing to unlock: no wrong codes are counted for this client and channel")
@@ -226,12 +227,18 @@ def templates() -> None:
     """List, show and render notification templates."""
 
 
-def _with_container(action: Any, settings: Settings | None = None) -> Any:
+def _with_container(action: Callable[[], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Runs ``action`` with this module's ``Provide`` markers wired to a container of
+    ``settings``; the resources it opened are closed after."""
     settings = settings or _settings()
 
-    async def run() -> Any:
+    async def run() -> T:
         async with running_container(settings) as container:
-            return await action(container, settings)
+            container.wire(modules=[sys.modules[__name__]])
+            try:
+                return await action()
+            finally:
+                container.unwire()
 
     try:
         return asyncio.run(run())
@@ -243,13 +250,7 @@ def _with_container(action: Any, settings: Settings | None = None) -> Any:
 def list_templates() -> None:
     """Names, channels and languages of every template."""
 
-    async def action(container: Container, _: Settings) -> list[TemplateSummary]:
-        listed: list[TemplateSummary] = await (
-            await resolve(use_cases_of(container).list_templates)
-        ).execute()
-        return listed
-
-    for summary in _with_container(action):
+    for summary in _with_container(_list_templates):
         channel = summary.channel.value if summary.channel else "?"
         click.echo(f"{summary.name}\t{channel}\t{','.join(summary.languages)}")
 
@@ -260,13 +261,7 @@ def list_templates() -> None:
 def show(name: str, language: str | None) -> None:
     """Print a template's parameters and texts."""
 
-    async def action(container: Container, _: Settings) -> NotificationTemplate:
-        shown: NotificationTemplate = await (
-            await resolve(use_cases_of(container).show_template)
-        ).execute(name, language)
-        return shown
-
-    template = _with_container(action)
+    template = _with_container(lambda: _show_template(name, language))
     described = {
         "name": template.name,
         "channel": template.channel.value,
@@ -293,18 +288,12 @@ def show(name: str, language: str | None) -> None:
 def import_templates(source: Path | None) -> None:
     """Load a template folder into the MongoDB template store (needs MONGODB_URI)."""
 
-    async def action(container: Container, _: Settings) -> list[NotificationTemplate]:
-        copied: list[NotificationTemplate] = await (
-            await resolve(use_cases_of(container).import_templates)
-        ).execute()
-        return copied
-
     settings = _settings()
     if settings.mongodb_uri is None:
         raise click.UsageError("templates import writes to MongoDB: set MONGODB_URI")
     if source is not None:
         settings = attrs.evolve(settings, templates_dir=source)
-    loaded = _with_container(action, settings)
+    loaded = _with_container(_import_templates, settings)
     for template in loaded:
         click.echo(f"imported {template.name} ({template.language}, {template.channel.value})")
     click.echo(f"{len(loaded)} template(s) imported")
@@ -321,13 +310,7 @@ def import_templates(source: Path | None) -> None:
 def export_templates(target: Path) -> None:
     """Write every template of the configured store (TEMPLATE_STORE) into a folder."""
 
-    async def action(container: Container, _: Settings) -> list[NotificationTemplate]:
-        folder = adapters_of(container).folder_templates(target)
-        use_case = await resolve(lambda: use_cases_of(container).export_templates(target=folder))
-        copied: list[NotificationTemplate] = await use_case.execute()
-        return copied
-
-    exported = _with_container(action)
+    exported = _with_container(lambda: _export_templates(target))
     for template in exported:
         click.echo(f"exported {template.name} ({template.language}, {template.channel.value})")
     click.echo(f"{len(exported)} template(s) exported to {target}")
@@ -341,13 +324,7 @@ def render(name: str, language: str | None, data: str | None) -> None:
     """Show what a person would receive, with a sample code in place of the real one."""
     parameters = _data(data)
 
-    async def action(container: Container, _: Settings) -> Preview:
-        preview: Preview = await (await resolve(use_cases_of(container).preview_template)).execute(
-            name, language, parameters
-        )
-        return preview
-
-    preview = _with_container(action)
+    preview = _with_container(lambda: _preview(name, language, parameters))
     template, message = preview.template, preview.message
     parts = [f"Channel: {template.channel.value}   Language: {template.language}"]
     if message.subject is not None:
@@ -380,3 +357,70 @@ def config_docs() -> None:
     from entrypoints.environment import documentation
 
     click.echo(documentation(), nl=False)
+
+
+# ---------------------------------------------------------------- what the commands run, injected
+
+
+@inject
+async def _generate(
+    body: dict[str, Any], use_case: GenerateOtp = Provide["use_cases.generate_otp"]
+) -> dispatch.Outcome:
+    return await dispatch.generate(use_case, body)
+
+
+@inject
+async def _validate(
+    body: dict[str, Any], use_case: ValidateOtp = Provide["use_cases.validate_otp"]
+) -> dispatch.Outcome:
+    return await dispatch.validate(use_case, body)
+
+
+@inject
+async def _unlock(
+    client_id: str, channel: str, use_case: UnlockAccount = Provide["use_cases.unlock_account"]
+) -> bool:
+    return await use_case.execute(client_id, channel)
+
+
+@inject
+async def _list_templates(
+    use_case: ListTemplates = Provide["use_cases.list_templates"],
+) -> list[TemplateSummary]:
+    return await use_case.execute()
+
+
+@inject
+async def _show_template(
+    name: str, language: str | None, use_case: ShowTemplate = Provide["use_cases.show_template"]
+) -> NotificationTemplate:
+    return await use_case.execute(name, language)
+
+
+@inject
+async def _import_templates(
+    use_case: CopyTemplates = Provide["use_cases.import_templates"],
+) -> list[NotificationTemplate]:
+    return await use_case.execute()
+
+
+@inject
+async def _export_templates(
+    target: Path,
+    folder: Callable[[Path], TemplateWriter] = Provider["adapters.folder_templates"],
+    export: Callable[..., CopyTemplates | Awaitable[CopyTemplates]] = Provider[
+        "use_cases.export_templates"
+    ],
+) -> list[NotificationTemplate]:
+    use_case = await resolve(lambda: export(target=folder(target)))
+    return await use_case.execute()
+
+
+@inject
+async def _preview(
+    name: str,
+    language: str | None,
+    parameters: dict[str, Any],
+    use_case: PreviewTemplate = Provide["use_cases.preview_template"],
+) -> Preview:
+    return await use_case.execute(name, language, parameters)
