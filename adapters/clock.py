@@ -1,4 +1,4 @@
-"""Time and chance: the system's, and manual or seeded ones for tests and demos."""
+"""Time and chance: the system's, and a manual clock for tests and demos."""
 
 from __future__ import annotations
 
@@ -46,16 +46,3 @@ class SystemChance:
 
     def fraction(self) -> float:
         return random.random()  # noqa: S311 - jitter, not a secret
-
-
-class SeededChance:
-    """The same draws for the same seed: reproducible identifiers and jitter in tests."""
-
-    def __init__(self, seed: int = 0) -> None:
-        self._random = random.Random(seed)  # noqa: S311 - test randomness
-
-    def identifier(self) -> str:
-        return f"{self._random.getrandbits(128):032x}"
-
-    def fraction(self) -> float:
-        return self._random.random()

@@ -90,7 +90,8 @@ class Telemetry:
             registry=registry,
             tracer=provider.get_tracer(SERVICE_NAME, version),
             tracer_provider=provider,
-            **_metrics(registry),
+            **_request_metrics(registry),
+            **_kafka_metrics(registry),
         )
 
     def shutdown(self) -> None:
@@ -177,12 +178,9 @@ def open_telemetry(export: bool) -> Iterator[Telemetry]:
         telemetry.shutdown()
 
 
-def _metrics(registry: CollectorRegistry) -> dict[str, Any]:
-    """The service's metrics, registered in ``registry``, by their field on ``Telemetry``."""
-    return {**_request_metrics(registry), **_kafka_metrics(registry)}
-
-
 def _request_metrics(registry: CollectorRegistry) -> dict[str, Any]:
+    """The metrics of requests and deliveries, registered in ``registry``, by their field on
+    ``Telemetry`` (and those of the Kafka entrypoint below)."""
     return {
         "requests": Counter(
             "otp_requests",

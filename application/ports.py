@@ -146,7 +146,7 @@ class MessageCheck(Protocol):
 
     def cost(self, notification: Notification) -> int:
         """What sending it spends of the channel's budget (an SMS: its parts); raises
-        ``DeliveryFailed`` when the channel cannot carry it (too long, no subject)."""
+        ``DeliveryFailed`` when the channel cannot carry it (an SMS too long)."""
         ...
 
 

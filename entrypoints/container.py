@@ -123,7 +123,8 @@ def sms_kind(names: tuple[str, ...]) -> str:
     return "http" if names else "outbox"
 
 
-def forward_kind(kafka: KafkaSettings | None) -> str:
+def kafka_kind(kafka: KafkaSettings | None) -> str:
+    """Whether brokers are configured: the Kafka forward and the Kafka worker follow it."""
     return "kafka" if kafka is not None else "none"
 
 
@@ -296,7 +297,7 @@ class Adapters(containers.DeclarativeContainer):
         }
     )
     forward: providers.Provider[FailoverChannel | None] = providers.Selector(
-        providers.Callable(forward_kind, config.kafka),
+        providers.Callable(kafka_kind, config.kafka),
         kafka=providers.Singleton(
             FailoverChannel,
             providers.List(
@@ -424,7 +425,7 @@ class Runtime(containers.DeclarativeContainer):
         events=use_cases.lifecycle_events,
     )
     kafka_worker: providers.Provider[KafkaWorker | None] = providers.Selector(
-        providers.Callable(forward_kind, config.kafka),
+        providers.Callable(kafka_kind, config.kafka),
         kafka=providers.Singleton(
             KafkaWorker,
             settings=config.kafka,

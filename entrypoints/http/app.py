@@ -137,10 +137,11 @@ class HttpApi:
         self._supervisor = supervisor
         self._api_keys = api_keys
         self._body_timeout = body_timeout
-        self._services: dict[str, Services] = {}
+        # The services the lifespan opened; None before it and after it.
+        self._current: Services | None = None
 
     def _count(self, operation: str, outcome: str) -> None:
-        current = self._services.get("current")
+        current = self._current
         if current is not None:
             current.telemetry.requests.labels("http", operation, outcome).inc()
         structlog.contextvars.bind_contextvars(outcome=outcome)
@@ -148,14 +149,14 @@ class HttpApi:
     @contextlib.asynccontextmanager
     async def lifespan(self, _: Starlette) -> AsyncIterator[None]:
         async with self._open_services() as opened:
-            self._services["current"] = opened
+            self._current = opened
             purger = asyncio.create_task(purge_periodically(opened.purge, self._purge_every))
             log.info("http.ready")
             try:
                 yield
             finally:
                 purger.cancel()
-                self._services.clear()
+                self._current = None
                 log.info("http.stopped")
 
     async def _handle(
@@ -165,7 +166,7 @@ class HttpApi:
         operation: str,
         flag: str,
     ) -> Response:
-        current = self._services.get("current")
+        current = self._current
         if current is None:
             starting = DependencyUnavailable("The service is starting; try again shortly.")
             return JSONResponse(dispatch.invalid(None, starting, flag), status_code=503)
@@ -186,7 +187,7 @@ class HttpApi:
             ) as span,
         ):
             structlog.contextvars.bind_contextvars(trace_id=current_trace_id())
-            response = await self._authorised(request, run, operation, flag)
+            response = await self._authorised(request, current, run, operation, flag)
             span.set_attribute("http.response.status_code", response.status_code)
             carrier: dict[str, str] = {}
             inject_trace(carrier)
@@ -200,7 +201,7 @@ class HttpApi:
         return response
 
     async def _authorised(
-        self, request: Request, run: Runner, operation: str, flag: str
+        self, request: Request, current: Services, run: Runner, operation: str, flag: str
     ) -> Response:
         name = caller(request, self._api_keys) if self._api_keys else "local"
         if name is None:
@@ -211,11 +212,12 @@ class HttpApi:
             wrong = InvalidRequest("Only application/json bodies are accepted.")
             return JSONResponse(dispatch.invalid(None, wrong, flag), status_code=415)
         with structlog.contextvars.bound_contextvars(caller=name):
-            return await self._run(request, run, operation, flag, name)
+            return await self._run(request, current, run, operation, flag, name)
 
     async def _run(
         self,
         request: Request,
+        current: Services,
         run: Runner,
         operation: str,
         flag: str,
@@ -237,7 +239,6 @@ class HttpApi:
             self._count(operation, exc.code)
             status = 413 if isinstance(exc, BodyTooLarge) else 400
             return JSONResponse(dispatch.invalid(body, exc, flag), status_code=status)
-        current = self._services["current"]
         instance = _header_instance_id(request)
         key = request.headers.get("idempotency-key")
         if key is None:
@@ -324,7 +325,7 @@ class HttpApi:
         return JSONResponse({"status": "ok", "version": package_version()})
 
     async def readyz(self, _: Request) -> Response:
-        reason = await _not_ready(self._services.get("current"))
+        reason = await _not_ready(self._current)
         if reason is not None:
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
         return JSONResponse({"status": "ready"})
@@ -335,7 +336,7 @@ class HttpApi:
             return _unauthorized(
                 lambda refused: {"error": refused.message, "errorCode": refused.code}
             )
-        current = self._services.get("current")
+        current = self._current
         if current is None:
             return Response("starting\n", status_code=503, media_type="text/plain")
         return Response(generate_latest(current.telemetry.registry), media_type=CONTENT_TYPE_LATEST)
