@@ -11,7 +11,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
-import attrs
 import click
 import structlog
 import uvicorn
@@ -37,7 +36,7 @@ from entrypoints.http.app import create_app
 from entrypoints.http.server import with_header_timeout
 from entrypoints.logging import configure_logging
 from entrypoints.runtime import Supervisor, running_container, serving
-from entrypoints.settings import Settings, SettingsError, check_exposure, check_test_codes
+from entrypoints.settings import Settings, SettingsError, documentation, exposure_problems
 from entrypoints.workers import reuse_port_socket, run_workers
 
 log = structlog.get_logger(__name__)
@@ -50,7 +49,7 @@ def _settings() -> Settings:
         settings = Settings.from_env(os.environ)
     except SettingsError as exc:
         raise click.UsageError(f"configuration: {exc}") from None
-    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    configure_logging(log_format=settings.telemetry.log_format, level=settings.telemetry.log_level)
     return settings
 
 
@@ -94,33 +93,32 @@ def serve(
     """Serve the HTTP API (and the Kafka consumer) until SIGTERM or Ctrl-C."""
     settings = _settings()
     _check_reply_topics(settings, strict)
+    http = settings.http
     if host is not None:
-        try:
-            check_exposure(host, settings.http_api_keys)
-            check_test_codes(settings, host)
-        except SettingsError as exc:
-            raise click.UsageError(str(exc)) from None
-    count = workers or settings.http_workers
+        problems = exposure_problems(host, http.api_keys, settings.keys.test_codes)
+        if problems:
+            raise click.UsageError("\n".join(problems))
+    count = workers or http.workers
     if count > 1 and not reuse_port:
-        sys.exit(run_workers(count, host or settings.http_host, port or settings.http_port))
+        sys.exit(run_workers(count, host or http.host, port or http.port))
     supervisor = Supervisor()
     app = create_app(
         lambda: serving(settings, supervisor),
-        max_body_bytes=settings.http_max_body_bytes,
-        purge_every=settings.purge_interval_seconds,
+        max_body_bytes=http.max_body_bytes,
+        purge_every=settings.store.purge_interval_seconds,
         supervisor=supervisor,
-        api_keys=settings.http_api_keys,
-        body_timeout=settings.http_body_timeout_seconds,
+        api_keys=http.api_keys,
+        body_timeout=http.body_timeout_seconds,
     )
     config = uvicorn.Config(
         app,
-        host=host or settings.http_host,
-        port=port or settings.http_port,
+        host=host or http.host,
+        port=port or http.port,
         log_config=None,
         access_log=False,
         lifespan="on",
-        http=with_header_timeout(settings.http_header_timeout_seconds),
-        limit_concurrency=settings.http_max_connections,
+        http=with_header_timeout(http.header_timeout_seconds),
+        limit_concurrency=http.max_connections,
         timeout_keep_alive=5,
     )
     log.info("http.serving", url=f"http://{config.host}:{config.port}")
@@ -289,10 +287,12 @@ def import_templates(source: Path | None) -> None:
     """Load a template folder into the MongoDB template store (needs MONGODB_URI)."""
 
     settings = _settings()
-    if settings.mongodb_uri is None:
+    if settings.store.mongodb_uri is None:
         raise click.UsageError("templates import writes to MongoDB: set MONGODB_URI")
     if source is not None:
-        settings = attrs.evolve(settings, templates_dir=source)
+        settings = settings.model_copy(
+            update={"store": settings.store.model_copy(update={"templates_dir": source})}
+        )
     loaded = _with_container(_import_templates, settings)
     for template in loaded:
         click.echo(f"imported {template.name} ({template.language}, {template.channel.value})")
@@ -354,8 +354,6 @@ def config() -> None:
 @config.command("docs")
 def config_docs() -> None:
     """Print docs/configuration.md, generated from the settings' declarations."""
-    from entrypoints.environment import documentation
-
     click.echo(documentation(), nl=False)
 
 

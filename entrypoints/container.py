@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import attrs
 import httpx
 import structlog
 from dependency_injector import containers, providers
@@ -23,12 +22,8 @@ from adapters.channels.kafka_forward import KafkaForwardProvider
 from adapters.channels.mime import Sender
 from adapters.channels.outbox import OutboxMailChannel, OutboxSmsChannel
 from adapters.channels.router import ChannelRouter
-from adapters.channels.sms_http import (
-    TwilioConfig,
-    TwilioSmsProvider,
-    WebhookConfig,
-    WebhookSmsProvider,
-)
+from adapters.channels.settings import DeliverySettings, MailSettings, SmsSettings
+from adapters.channels.sms_http import TwilioSmsProvider, WebhookSmsProvider
 from adapters.channels.sms_segments import SmsLengthCheck
 from adapters.channels.smtp import SmtpConfig, SmtpMailProvider
 from adapters.clock import SystemChance, SystemClock
@@ -43,6 +38,7 @@ from adapters.hash_key import load_or_create_key
 from adapters.kafka.admin import ensure_topics
 from adapters.kafka.events import KafkaEventPublisher
 from adapters.kafka.publisher import kafka_publisher
+from adapters.kafka.settings import KafkaSettings
 from adapters.mongo.client import Document, connect, database, ensure_indexes
 from adapters.mongo.otp_repository import MongoOtpRepository
 from adapters.mongo.processed_requests import MongoProcessedRequests
@@ -52,6 +48,7 @@ from adapters.recipients import LibraryRecipientValidator
 from adapters.repositories.sqlite import SqliteFile, SqliteOtpRepository, open_sqlite
 from adapters.repositories.sqlite_counters import SqliteSendCounters
 from adapters.repositories.sqlite_processed import SqliteProcessedRequests
+from adapters.store_settings import StoreSettings
 from adapters.telemetry import open_telemetry
 from adapters.templates.file_store import FileTemplateStore
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
@@ -69,10 +66,16 @@ from application.use_cases.templates import (
 from application.use_cases.unlock_account import UnlockAccount
 from application.use_cases.validate_otp import ValidateOtp
 from domain.channel import Channel
-from entrypoints.delivery_settings import DeliverySettings
 from entrypoints.kafka.worker import KafkaWorker
 from entrypoints.services import Services
-from entrypoints.settings import KafkaSettings, Settings, TestCodes
+from entrypoints.settings import (
+    KeySettings,
+    LimitSettings,
+    PolicySettings,
+    Settings,
+    TelemetrySettings,
+    TestCodes,
+)  # fmt: skip
 
 log = structlog.get_logger(__name__)
 
@@ -151,16 +154,14 @@ def forward_topic(kafka: KafkaSettings | None) -> str:
     return _required(kafka, "Kafka (KAFKA_BOOTSTRAP_SERVERS)").notification_external_out
 
 
-def sms_providers(delivery: DeliverySettings, client: httpx.AsyncClient) -> list[Provider]:
+def sms_providers(sms: SmsSettings, client: httpx.AsyncClient) -> list[Provider]:
     """The SMS providers in the order SMS_PROVIDERS names them (failover order)."""
     built: dict[str, Provider] = {}
-    twilio: TwilioConfig | None = delivery.twilio
-    webhook: WebhookConfig | None = delivery.webhook
-    if twilio is not None:
-        built["twilio"] = TwilioSmsProvider(client, twilio)
-    if webhook is not None:
-        built["webhook"] = WebhookSmsProvider(client, webhook)
-    return [built[name] for name in delivery.sms_providers]
+    if sms.twilio is not None:
+        built["twilio"] = TwilioSmsProvider(client, sms.twilio)
+    if sms.webhook is not None:
+        built["webhook"] = WebhookSmsProvider(client, sms.webhook)
+    return [built[name] for name in sms.providers]
 
 
 async def http_client(timeout: float) -> AsyncIterator[httpx.AsyncClient]:
@@ -176,10 +177,6 @@ async def smtp_provider(smtp: SmtpConfig | None, sender: Sender) -> AsyncIterato
         await provider.close()
 
 
-def storage_kind(mongodb_uri: str | None) -> str:
-    return "mongo" if mongodb_uri else "sqlite"
-
-
 async def sqlite_connection(path: Path) -> AsyncIterator[SqliteFile]:
     connection = await open_sqlite(path)
     try:
@@ -188,12 +185,12 @@ async def sqlite_connection(path: Path) -> AsyncIterator[SqliteFile]:
         await connection.close()
 
 
-async def mongo_database(
-    uri: str | None, name: str | None, timeout_ms: int
-) -> AsyncIterator[AsyncDatabase[Document]]:
-    client = connect(_required(uri, "MongoDB (MONGODB_URI)"), timeout_ms)
+async def mongo_database(store: StoreSettings) -> AsyncIterator[AsyncDatabase[Document]]:
+    client = connect(
+        _required(store.mongodb_uri, "MongoDB (MONGODB_URI)"), store.mongodb_timeout_ms
+    )
     try:
-        db = database(client, name)
+        db = database(client, store.mongodb_database)
         await ensure_indexes(db)
         yield db
     finally:
@@ -203,49 +200,59 @@ async def mongo_database(
 class Gateways(containers.DeclarativeContainer):
     """Clients of outside systems, opened and closed as resources."""
 
-    config = providers.Configuration(strict=True)
-    sqlite = providers.Resource(sqlite_connection, config.sqlite_path)
-    mongo = providers.Resource(
-        mongo_database, config.mongodb_uri, config.mongodb_database, config.mongodb_timeout_ms
-    )
+    store = providers.Dependency(instance_of=StoreSettings)
+    mail = providers.Dependency(instance_of=MailSettings)
+    sms = providers.Dependency(instance_of=SmsSettings)
+    kafka = providers.Dependency(instance_of=object)  # KafkaSettings, or None without brokers
+
+    sqlite = providers.Resource(sqlite_connection, store.provided.sqlite_path)
+    mongo = providers.Resource(mongo_database, store)
     kafka_publisher = providers.Resource(
-        kafka_publisher, providers.Callable(kafka_producer_config, config.kafka)
+        kafka_publisher, providers.Callable(kafka_producer_config, kafka)
     )
-    http = providers.Resource(http_client, config.delivery.provided.http_timeout)
-    sender = providers.Singleton(Sender, config.mail_from_address, config.mail_from_name)
-    smtp = providers.Resource(smtp_provider, config.delivery.provided.smtp, sender)
+    http = providers.Resource(http_client, sms.provided.http_timeout_seconds)
+    sender = providers.Singleton(Sender, mail.provided.from_address, mail.provided.from_name)
+    smtp = providers.Resource(smtp_provider, mail.provided.smtp, sender)
 
 
 class Adapters(containers.DeclarativeContainer):
-    config = providers.Configuration(strict=True)
+    codes_settings = providers.Dependency(instance_of=PolicySettings)
+    keys = providers.Dependency(instance_of=KeySettings)
+    limit_settings = providers.Dependency(instance_of=LimitSettings)
+    store = providers.Dependency(instance_of=StoreSettings)
+    delivery_settings = providers.Dependency(instance_of=DeliverySettings)
+    mail = providers.Dependency(instance_of=MailSettings)
+    sms = providers.Dependency(instance_of=SmsSettings)
+    kafka = providers.Dependency(instance_of=object)  # KafkaSettings, or None without brokers
+    telemetry_settings = providers.Dependency(instance_of=TelemetrySettings)
     gateways = providers.DependenciesContainer()
 
-    storage = providers.Callable(storage_kind, config.mongodb_uri)
+    storage = store.provided.kind
     # Metrics and spans of this process (tests override it with an in-memory span exporter).
-    telemetry = providers.Resource(open_telemetry, config.otlp_traces)
+    telemetry = providers.Resource(open_telemetry, telemetry_settings.provided.otlp_traces)
     clock = providers.Singleton(SystemClock)
     chance = providers.Singleton(SystemChance)
-    hasher = providers.Singleton(build_hasher, config.hash_keys, config.hash_key_file)
+    hasher = providers.Singleton(build_hasher, keys.provided.keys, keys.provided.hash_key_file)
     # Per-request codes must be the same in every worker, so their key comes from the shared one.
     secret_codes = providers.Singleton(
         SecretsCodeGenerator, hasher.provided.derived_key.call("otp code derivation")
     )
     codes: providers.Provider[SecretsCodeGenerator | TestCodesFor] = providers.Selector(
-        providers.Callable(test_codes_kind, config.test_codes),
+        providers.Callable(test_codes_kind, keys.provided.test_codes),
         production=secret_codes,
         test=providers.Singleton(
             TestCodesFor,
             secret_codes,
-            config.test_codes.provided.code,
-            config.test_codes.provided.recipients,
+            keys.provided.test_codes.provided.code,
+            keys.provided.test_codes.provided.recipients,
         ),
     )
     pseudonyms = providers.Singleton(HmacPseudonyms, hasher.provided.derived_key.call("pseudonyms"))
     recipients = providers.Singleton(
         LibraryRecipientValidator,
-        default_region=config.sms_default_region,
-        allowed_countries=config.abuse.provided.sms_allowed_countries,
-        denied_types=config.abuse.provided.sms_denied_types,
+        default_region=sms.provided.default_region,
+        allowed_countries=limit_settings.provided.sms_allowed_countries,
+        denied_types=limit_settings.provided.sms_denied_number_types,
     )
     repository = providers.Selector(
         storage,
@@ -262,49 +269,45 @@ class Adapters(containers.DeclarativeContainer):
         sqlite=providers.Singleton(SqliteSendCounters, gateways.sqlite),
         mongo=providers.Singleton(MongoSendCounters, gateways.mongo),
     )
-    limits = providers.Singleton(SendLimits, counters, pseudonyms, config.abuse.provided.caps)
-    file_templates = providers.Singleton(FileTemplateStore, config.templates_dir)
+    limits = providers.Singleton(SendLimits, counters, pseudonyms, limit_settings.provided.caps)
+    file_templates = providers.Singleton(FileTemplateStore, store.provided.templates_folder)
     # A template folder other than TEMPLATES_DIR (templates export --to DIR).
     folder_templates = providers.Factory(FileTemplateStore)
     mongo_templates = providers.Singleton(MongoTemplateStore, gateways.mongo)
     templates = providers.Selector(
-        config.template_store,
+        store.provided.templates,
         files=file_templates,
         mongo=mongo_templates,
     )
     renderer = providers.Singleton(JinjaTemplateRenderer)
-    retry = config.delivery.provided.retry
+    retry = delivery_settings.provided.retry
     mail_channel = providers.Selector(
-        providers.Callable(mail_kind, config.delivery.provided.smtp),
-        outbox=providers.Singleton(OutboxMailChannel, config.outbox_dir, gateways.sender),
+        providers.Callable(mail_kind, mail.provided.smtp),
+        outbox=providers.Singleton(OutboxMailChannel, store.provided.outbox_dir, gateways.sender),
         smtp=providers.Singleton(FailoverChannel, providers.List(gateways.smtp), retry),
     )
     sms_channel = providers.Selector(
-        providers.Callable(sms_kind, config.delivery.provided.sms_providers),
-        outbox=providers.Singleton(OutboxSmsChannel, config.outbox_dir),
+        providers.Callable(sms_kind, sms.provided.providers),
+        outbox=providers.Singleton(OutboxSmsChannel, store.provided.outbox_dir),
         http=providers.Singleton(
             FailoverChannel,
-            providers.Callable(sms_providers, config.delivery, gateways.http),
+            providers.Callable(sms_providers, sms, gateways.http),
             retry,
         ),
     )
     channels = providers.Dict({Channel.MAIL: mail_channel, Channel.SMS: sms_channel})
     checks = providers.Dict(
-        {
-            Channel.SMS: providers.Singleton(
-                SmsLengthCheck, config.delivery.provided.sms_max_segments
-            )
-        }
+        {Channel.SMS: providers.Singleton(SmsLengthCheck, sms.provided.max_segments)}
     )
     forward: providers.Provider[FailoverChannel | None] = providers.Selector(
-        providers.Callable(kafka_kind, config.kafka),
+        providers.Callable(kafka_kind, kafka),
         kafka=providers.Singleton(
             FailoverChannel,
             providers.List(
                 providers.Singleton(
                     KafkaForwardProvider,
                     gateways.kafka_publisher,
-                    providers.Callable(forward_topic, config.kafka),
+                    providers.Callable(forward_topic, kafka),
                 )
             ),
             retry,
@@ -315,7 +318,10 @@ class Adapters(containers.DeclarativeContainer):
 
 
 class UseCases(containers.DeclarativeContainer):
-    config = providers.Configuration(strict=True)
+    codes = providers.Dependency(instance_of=PolicySettings)
+    limits = providers.Dependency(instance_of=LimitSettings)
+    store = providers.Dependency(instance_of=StoreSettings)
+    kafka = providers.Dependency(instance_of=object)  # KafkaSettings, or None without brokers
     gateways = providers.DependenciesContainer()
     adapters = providers.DependenciesContainer()
 
@@ -330,11 +336,11 @@ class UseCases(containers.DeclarativeContainer):
         hasher=adapters.hasher,
         clock=adapters.clock,
         chance=adapters.chance,
-        policy=config.policy,
+        policy=codes.provided.policy,
         pseudonyms=adapters.pseudonyms,
         limits=adapters.limits,
-        parameter_rules=config.abuse.provided.parameter_rules,
-        default_language=config.default_language,
+        parameter_rules=limits.provided.parameter_rules,
+        default_language=codes.provided.default_language,
     )
     validate_otp = providers.Singleton(
         ValidateOtp,
@@ -342,28 +348,28 @@ class UseCases(containers.DeclarativeContainer):
         hasher=adapters.hasher,
         clock=adapters.clock,
         chance=adapters.chance,
-        policy=config.policy,
+        policy=codes.provided.policy,
         recipients=adapters.recipients,
         pseudonyms=adapters.pseudonyms,
-        failure_floor=config.abuse.provided.validate_failure_floor,
+        failure_floor=codes.provided.failure_floor,
     )
 
     list_templates = providers.Factory(
         ListTemplates,
         store=adapters.templates,
-        default_language=config.default_language,
+        default_language=codes.provided.default_language,
     )
     show_template = providers.Factory(
         ShowTemplate,
         store=adapters.templates,
-        default_language=config.default_language,
+        default_language=codes.provided.default_language,
     )
     preview_template = providers.Factory(
         PreviewTemplate,
         store=adapters.templates,
         renderer=adapters.renderer,
-        policy=config.policy,
-        default_language=config.default_language,
+        policy=codes.provided.policy,
+        default_language=codes.provided.default_language,
     )
     import_templates = providers.Factory(
         CopyTemplates, source=adapters.file_templates, target=adapters.mongo_templates
@@ -373,7 +379,7 @@ class UseCases(containers.DeclarativeContainer):
         IdempotentReplies,
         processed=adapters.processed,
         clock=adapters.clock,
-        keep=config.processed_ttl,
+        keep=store.provided.processed_ttl,
     )
     purge_expired = providers.Singleton(
         PurgeExpired,
@@ -381,13 +387,13 @@ class UseCases(containers.DeclarativeContainer):
         clock=adapters.clock,
     )
     lifecycle_events: providers.Provider[LifecycleEvents | None] = providers.Selector(
-        providers.Callable(events_kind, config.kafka),
+        providers.Callable(events_kind, kafka),
         kafka=providers.Singleton(
             LifecycleEvents,
             publisher=providers.Singleton(
                 KafkaEventPublisher,
                 gateways.kafka_publisher,
-                providers.Callable(events_topic, config.kafka),
+                providers.Callable(events_topic, kafka),
             ),
             pseudonyms=adapters.pseudonyms,
             clock=adapters.clock,
@@ -408,7 +414,7 @@ class Runtime(containers.DeclarativeContainer):
     """What the entrypoints run: the services they serve with, the Kafka worker when brokers
     are configured, and the set-up of its topics."""
 
-    config = providers.Configuration(strict=True)
+    kafka = providers.Dependency(instance_of=object)  # KafkaSettings, or None without brokers
     gateways = providers.DependenciesContainer()
     adapters = providers.DependenciesContainer()
     use_cases = providers.DependenciesContainer()
@@ -425,15 +431,15 @@ class Runtime(containers.DeclarativeContainer):
         events=use_cases.lifecycle_events,
     )
     kafka_worker: providers.Provider[KafkaWorker | None] = providers.Selector(
-        providers.Callable(kafka_kind, config.kafka),
+        providers.Callable(kafka_kind, kafka),
         kafka=providers.Singleton(
             KafkaWorker,
-            settings=config.kafka,
+            settings=kafka,
             generate=use_cases.generate_otp,
             validate=use_cases.validate_otp,
             replies=use_cases.idempotent_replies,
             publisher=gateways.kafka_publisher,
-            grace_seconds=config.shutdown_grace_seconds,
+            grace_seconds=kafka.provided.shutdown_grace_seconds,
             telemetry=adapters.telemetry,
             events=use_cases.lifecycle_events,
         ),
@@ -442,10 +448,10 @@ class Runtime(containers.DeclarativeContainer):
     # Creates the service's own topics that are missing (KAFKA_CREATE_TOPICS); a coroutine.
     topics = providers.Callable(
         ensure_topics,
-        providers.Callable(kafka_producer_config, config.kafka),
-        config.kafka.provided.own_topics,
-        config.kafka.provided.topic_partitions,
-        config.kafka.provided.topic_replication_factor,
+        providers.Callable(kafka_producer_config, kafka),
+        kafka.provided.own_topics,
+        kafka.provided.topic_partitions,
+        kafka.provided.topic_replication_factor,
     )
 
 
@@ -453,19 +459,44 @@ class Container(containers.DeclarativeContainer):
     """Settings become configuration (``build_container``); tests override the ports they
     fake (``container.adapters.clock.override(...)``) and use everything else as wired."""
 
-    config = providers.Configuration(strict=True)
-    gateways = providers.Container(Gateways, config=config)
-    adapters = providers.Container(Adapters, config=config, gateways=gateways)
-    use_cases = providers.Container(UseCases, config=config, gateways=gateways, adapters=adapters)
+    settings = providers.Dependency(instance_of=Settings)
+    kafka = settings.provided.kafka
+    gateways = providers.Container(
+        Gateways,
+        store=settings.provided.store,
+        mail=settings.provided.mail,
+        sms=settings.provided.sms,
+        kafka=kafka,
+    )
+    adapters = providers.Container(
+        Adapters,
+        codes_settings=settings.provided.codes,
+        keys=settings.provided.keys,
+        limit_settings=settings.provided.limits,
+        store=settings.provided.store,
+        delivery_settings=settings.provided.delivery,
+        mail=settings.provided.mail,
+        sms=settings.provided.sms,
+        kafka=kafka,
+        telemetry_settings=settings.provided.telemetry,
+        gateways=gateways,
+    )
+    use_cases = providers.Container(
+        UseCases,
+        codes=settings.provided.codes,
+        limits=settings.provided.limits,
+        store=settings.provided.store,
+        kafka=kafka,
+        gateways=gateways,
+        adapters=adapters,
+    )
     runtime = providers.Container(
-        Runtime, config=config, gateways=gateways, adapters=adapters, use_cases=use_cases
+        Runtime, kafka=kafka, gateways=gateways, adapters=adapters, use_cases=use_cases
     )
 
 
 def build_container(settings: Settings) -> Container:
-    container = Container()
-    container.config.from_dict({f.name: getattr(settings, f.name) for f in attrs.fields(Settings)})
-    return container
+    return Container(settings=providers.Object(settings))
 
 
 async def resolve(provider: Callable[[], T | Awaitable[T]]) -> T:

@@ -7,7 +7,6 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-import attrs
 from dependency_injector import providers
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -86,6 +85,45 @@ NO_CAPS = SendCaps(
 )
 
 
+def _seconds(span: timedelta) -> str:
+    return str(int(span.total_seconds()))
+
+
+def policy_env(policy: OtpPolicy) -> dict[str, str]:
+    """The variables that give ``policy``."""
+    return {
+        "OTP_LENGTH": str(policy.length),
+        "OTP_TTL_SECONDS": _seconds(policy.ttl),
+        "OTP_MAX_ATTEMPTS": str(policy.max_attempts),
+        "OTP_RESEND_COOLDOWN_SECONDS": _seconds(policy.resend_cooldown),
+        "OTP_MAX_SENDS": str(policy.max_sends),
+        "OTP_SEND_WINDOW_SECONDS": _seconds(policy.send_window),
+        "OTP_MAX_DELIVERY_ATTEMPTS": str(policy.max_delivery_attempts),
+        "OTP_MAX_FAILURES_PER_DAY": str(policy.max_failures_per_day),
+        "OTP_MAX_FAILURES_PER_MONTH": str(policy.max_failures_per_month),
+    }
+
+
+def caps_env(caps: SendCaps) -> dict[str, str]:
+    """The variables that give ``caps``."""
+    env: dict[str, str] = {}
+    for cap, name in (
+        (caps.per_recipient, "LIMIT_RECIPIENT"),
+        (caps.per_caller, "LIMIT_CALLER"),
+        (caps.per_sms_prefix, "LIMIT_SMS_PREFIX"),
+        (caps.per_sms_country, "LIMIT_SMS_COUNTRY"),
+    ):
+        env |= {
+            f"{name}_MAX_SENDS": str(cap.max_sends),
+            f"{name}_WINDOW_SECONDS": _seconds(cap.window),
+        }
+    budget = caps.sms_budget
+    return env | {
+        "SMS_BUDGET": str(budget.max_sends),
+        "SMS_BUDGET_WINDOW_SECONDS": _seconds(budget.window),
+    }
+
+
 class Harness:
     """The service as the container wires it, with the ports that reach outside faked: the
     clock, the stores, the templates, the channels and the code generator. ``run`` drives a
@@ -125,11 +163,10 @@ class Harness:
         self.use_repository(repository or InMemoryOtpRepository())
 
     def settings(self) -> Settings:
-        defaults = Settings.defaults()
-        return attrs.evolve(
-            defaults,
-            policy=self.policy,
-            abuse=attrs.evolve(defaults.abuse, caps=self.caps, validate_failure_floor=timedelta(0)),
+        """The settings whose policy and caps are this harness's, read as the service reads
+        them; a failed validate takes no least time here."""
+        return Settings.from_env(
+            {"OTP_VALIDATE_FAILURE_FLOOR_MS": "0", **policy_env(self.policy), **caps_env(self.caps)}
         )
 
     def use_repository(self, repository: OtpRepository) -> None:

@@ -6,11 +6,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
-import attrs
 import pytest
 
+from adapters.kafka.settings import KafkaSettings
 from entrypoints.container import resolve, runtime_of
-from entrypoints.settings import KafkaSettings
 from tests.harness import Harness
 from tests.integration.kafka import Topics, bootstrap, fresh_topics
 
@@ -24,15 +23,16 @@ class WorkerRig:
         self.harness = harness
         self.topics = topics
         self.processed = harness.processed
-        self.settings = attrs.evolve(
-            KafkaSettings.defaults(bootstrap()),
-            group_id=group,
-            generate_in=topics.generate_in,
-            generate_out=topics.generate_out,
-            validate_in=topics.validate_in,
-            validate_out=topics.validate_out,
-            dead_letter=topics.dead_letter,
-            message_max_bytes=max_bytes,
+        self.settings = KafkaSettings.defaults(bootstrap()).model_copy(
+            update={
+                "group_id": group,
+                "generate_in": topics.generate_in,
+                "generate_out": topics.generate_out,
+                "validate_in": topics.validate_in,
+                "validate_out": topics.validate_out,
+                "dead_letter": topics.dead_letter,
+                "message_max_bytes": max_bytes,
+            }
         )
 
     def run(
@@ -42,11 +42,13 @@ class WorkerRig:
         events_topic: str | None = None,
     ) -> T:
         async def with_worker() -> T:
-            settings = attrs.evolve(
-                self.settings, group_id=group or self.settings.group_id, events=events_topic
+            settings = self.settings.model_copy(
+                update={"group_id": group or self.settings.group_id, "events": events_topic}
             )
             # The worker as the service wires it, over the harness's fakes.
-            container = self.harness.wired(attrs.evolve(self.harness.settings(), kafka=settings))
+            container = self.harness.wired(
+                self.harness.settings().model_copy(update={"kafka": settings})
+            )
             worker = await resolve(runtime_of(container).kafka_worker)
             assert worker is not None
             stop = asyncio.Event()

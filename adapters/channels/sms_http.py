@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-import attrs
 import httpx
+from pydantic import Field
 
 from adapters.channels.failover import PermanentDeliveryError, TransientDeliveryError
+from adapters.settings import Branch, branch_config, shown
 from domain.notification import Notification
 
 
@@ -37,12 +39,25 @@ async def _post(
     return _accepted(response, provider)
 
 
-@attrs.frozen(kw_only=True)
-class TwilioConfig:
-    account_sid: str
-    auth_token: str = attrs.field(repr=False)
-    sender: str
+class TwilioConfig(Branch):
+    """A Twilio-compatible Messages API, when SMS_PROVIDERS lists twilio."""
+
+    model_config = branch_config("TWILIO_")
+
+    account_sid: str = Field(json_schema_extra=shown("required with `twilio`"))
+    """Twilio-compatible account"""
+    auth_token: str = Field(repr=False, json_schema_extra=shown("required with `twilio`"))
+    """its token"""
+    sender: str = Field(
+        validation_alias="TWILIO_FROM", json_schema_extra=shown("required with `twilio`")
+    )
+    """sender number"""
     base_url: str = "https://api.twilio.com"
+    """any Twilio-compatible API"""
+
+    @classmethod
+    def wanted(cls, given: Mapping[str, str]) -> bool:
+        return "twilio" in given.get("SMS_PROVIDERS", "").lower()
 
 
 class TwilioSmsProvider:
@@ -71,10 +86,19 @@ class TwilioSmsProvider:
         return sid if isinstance(sid, str) else None
 
 
-@attrs.frozen(kw_only=True)
-class WebhookConfig:
-    url: str
-    token: str | None = attrs.field(default=None, repr=False)
+class WebhookConfig(Branch):
+    """A JSON webhook, when SMS_PROVIDERS lists webhook."""
+
+    model_config = branch_config("SMS_WEBHOOK_")
+
+    url: str = Field(json_schema_extra=shown("required with `webhook`"))
+    """JSON webhook"""
+    token: str | None = Field(None, repr=False)
+    """the webhook's bearer token"""
+
+    @classmethod
+    def wanted(cls, given: Mapping[str, str]) -> bool:
+        return "webhook" in given.get("SMS_PROVIDERS", "").lower()
 
 
 class WebhookSmsProvider:

@@ -5,30 +5,61 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from typing import Annotated, ClassVar, Literal
 
 import aiosmtplib
-import attrs
 import structlog
+from pydantic import Field
 
 from adapters.channels.failover import PermanentDeliveryError, TransientDeliveryError
 from adapters.channels.mime import Sender, build_mail, date_header
+from adapters.settings import Branch, Lower, Seconds, aka, branch_config, shown
 from domain.notification import Notification
 
 log = structlog.get_logger(__name__)
 
-SECURITY_MODES = ("starttls", "tls", "none")
+DEFAULT_PORTS = {"tls": 465, "starttls": 587, "none": 25}
 
 
-@attrs.frozen(kw_only=True)
-class SmtpConfig:
-    host: str
-    port: int
-    security: str = "starttls"
-    username: str | None = None
-    password: str | None = attrs.field(default=None, repr=False)
-    timeout: float = 15.0
+class SmtpConfig(Branch):
+    """The SMTP server mails go through; without SMTP_HOST they go to the outbox."""
+
+    model_config = branch_config("SMTP_")
+    key: ClassVar[str | None] = "host"
+
+    host: str = Field(
+        validation_alias=aka("SMTP_HOST", "SIMPLEJAVAMAIL_SMTP_HOST"),
+        json_schema_extra=shown("unset: mails go to the outbox"),
+    )
+    """SMTP server"""
+    port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        validation_alias=aka("SMTP_PORT", "SIMPLEJAVAMAIL_SMTP_PORT"),
+        json_schema_extra=shown("587 / 465 / 25 by security"),
+    )
+    """SMTP port"""
+    security: Annotated[Literal["starttls", "tls", "none"], Lower] = "starttls"
+    """`starttls`, `tls` (implicit) or `none`"""
+    username: str | None = Field(
+        None, validation_alias=aka("SMTP_USERNAME", "SIMPLEJAVAMAIL_SMTP_USERNAME")
+    )
+    """AUTH user name"""
+    password: str | None = Field(
+        None, repr=False, validation_alias=aka("SMTP_PASSWORD", "SIMPLEJAVAMAIL_SMTP_PASSWORD")
+    )
+    """AUTH password"""
+    timeout_seconds: Seconds = 15.0
+    """connect and command timeout"""
     validate_certs: bool = True
-    ca_file: str | None = None
+    """check the server's TLS certificate"""
+    ca_file: str | None = Field(None, json_schema_extra=shown("system CAs"))
+    """CA bundle for the server's certificate"""
+
+    @property
+    def server_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.security]
 
     def tls_context(self) -> ssl.SSLContext | None:
         if self.security == "none":
@@ -85,16 +116,18 @@ class SmtpMailProvider:
         config = self._config
         client = aiosmtplib.SMTP(
             hostname=config.host,
-            port=config.port,
+            port=config.server_port,
             use_tls=config.security == "tls",
             start_tls=config.security == "starttls",
             tls_context=config.tls_context(),
             username=config.username,
             password=config.password,
-            timeout=config.timeout,
+            timeout=config.timeout_seconds,
         )
         await client.connect()
-        log.info("smtp.connected", host=config.host, port=config.port, security=config.security)
+        log.info(
+            "smtp.connected", host=config.host, port=config.server_port, security=config.security
+        )
         self._client = client
         return client
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.kafka.settings import KafkaSettings
 from adapters.telemetry import package_version
 from application.events import EventType
 from entrypoints.schemas import body_schemas
-from entrypoints.settings import KafkaSettings
 
 _DEFAULTS = KafkaSettings.defaults("broker:9092")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any
 
 HeaderList = Sequence[tuple[str, bytes | None]]
@@ -26,7 +26,7 @@ def header_value(headers: HeaderList, name: str) -> bytes | None:
     return None
 
 
-def echoed(headers: HeaderList, not_echoed: frozenset[str]) -> HeaderList:
+def echoed(headers: HeaderList, not_echoed: Collection[str]) -> HeaderList:
     """The request's headers for its reply: all of them, repeats included and in order, but
     those named in ``not_echoed`` (Spring's type-mapping headers by default)."""
     return [(key, value) for key, value in headers if key not in not_echoed]

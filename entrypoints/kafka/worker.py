@@ -28,6 +28,7 @@ from confluent_kafka import TopicPartition as KafkaTopicPartition
 from confluent_kafka.admin import AdminClient
 from opentelemetry.trace import SpanKind
 
+from adapters.kafka.settings import KafkaSettings
 from adapters.telemetry import Telemetry, current_trace_id, trace_carrier
 from application.events import LifecycleEvents
 from application.idempotency import IdempotentReplies
@@ -50,7 +51,6 @@ from entrypoints.kafka.records import (
 )
 from entrypoints.kafka.throttle import ThrottledLog
 from entrypoints.logging import loggable
-from entrypoints.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 # librdkafka's log lines, handed to the standard library's logging (entrypoints/logging.py).

@@ -69,9 +69,14 @@ def _wire_sms(harness: Harness, providers: SmsProviders, setup: SmsSetup) -> Non
     built: dict[str, Provider] = {
         "twilio": TwilioSmsProvider(
             client,
-            TwilioConfig(
-                account_sid=SID, auth_token=TOKEN, sender=FROM, base_url=providers.base_url
-            ),
+            TwilioConfig.read(
+                {
+                    "TWILIO_ACCOUNT_SID": SID,
+                    "TWILIO_AUTH_TOKEN": TOKEN,
+                    "TWILIO_FROM": FROM,
+                    "TWILIO_BASE_URL": providers.base_url,
+                }
+            ),  # fmt: skip
         ),
         "webhook": WebhookSmsProvider(
             client, WebhookConfig(url=f"{providers.base_url}/sms", token=WEBHOOK_TOKEN)

@@ -27,4 +27,4 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def outbox(settings: Settings) -> Iterator[Path]:
-    yield settings.outbox_dir
+    yield settings.store.outbox_dir

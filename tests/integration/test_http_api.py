@@ -11,14 +11,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 import structlog
 from starlette.testclient import TestClient
 
 from adapters.clock import SystemClock
 from application.use_cases.purge_expired import PurgeExpired
-from domain.limits import Cap
 from entrypoints.http.app import create_app, purge_periodically
 from entrypoints.runtime import Supervisor, running_services
 from entrypoints.settings import Settings, api_keys
@@ -228,13 +226,8 @@ def test_the_takeover_fails_without_credentials_and_with_a_callers_cap_spent(
     settings: Settings,
 ) -> None:
     """An attacker asks for the victim's code to go to the attacker's phone."""
-    capped = attrs.evolve(
-        settings,
-        abuse=attrs.evolve(
-            settings.abuse,
-            caps=attrs.evolve(settings.abuse.caps, per_caller=Cap(2, timedelta(minutes=1))),
-        ),
-    )
+    caller_cap = {"limit_caller_max_sends": 2, "limit_caller_window_seconds": 60}
+    capped = settings.model_copy(update={"limits": settings.limits.model_copy(update=caller_cap)})
     keys = api_keys(
         f"bank-app:{hashlib.sha256(KEY.encode()).hexdigest()},"
         f"partner:{hashlib.sha256(OTHER_KEY.encode()).hexdigest()}"

@@ -7,7 +7,6 @@ import json
 import time
 from typing import Any
 
-import attrs
 import pytest
 import structlog
 from confluent_kafka import Message
@@ -169,7 +168,7 @@ def test_a_store_outage_is_waited_out_paused_and_logged_once(
     harness: Harness, flaky: FlakyRepository
 ) -> None:
     rig = WorkerRig(harness, fresh_topics(), group="otp-outage")
-    rig.settings = attrs.evolve(rig.settings, max_in_flight=4)
+    rig.settings = rig.settings.model_copy(update={"max_in_flight": 4})
     flaky.down = True
     records: list[Record] = [
         (f"k{n}".encode(), generate(f"c{n}"), [("processInstanceId", str(n).encode())])

@@ -27,7 +27,15 @@ FAST = RetryPolicy(attempts=3, wait_initial=0.01, wait_max=0.05)
 
 def twilio(client: httpx.AsyncClient, base_url: str) -> TwilioSmsProvider:
     return TwilioSmsProvider(
-        client, TwilioConfig(account_sid=SID, auth_token=TOKEN, sender=FROM, base_url=base_url)
+        client,
+        TwilioConfig.read(
+            {
+                "TWILIO_ACCOUNT_SID": SID,
+                "TWILIO_AUTH_TOKEN": TOKEN,
+                "TWILIO_FROM": FROM,
+                "TWILIO_BASE_URL": base_url,
+            }
+        ),  # fmt: skip
     )
 
 

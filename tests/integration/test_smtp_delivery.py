@@ -37,7 +37,7 @@ def use_smtp(
         username=USER,
         password=password,
         ca_file=str(server.ca_file) if server else None,
-        timeout=5,
+        timeout_seconds=5,
     )
     provider = SmtpMailProvider(config, sender)
     harness.channels[Channel.MAIL] = FailoverChannel([provider], FAST)

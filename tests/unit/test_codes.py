@@ -66,10 +66,10 @@ def test_hash_keys_are_read_as_hex_or_base64_named_and_newest_first() -> None:
     b64_key = base64.b64encode(b"k" * 32).decode()
     urlsafe = base64.urlsafe_b64encode(b"\xfb" * 33).decode().rstrip("=")
     settings = Settings.from_env({"OTP_HASH_KEYS": f"new:{b64_key},old:{hex_key},x:{urlsafe}"})
-    assert [k.id for k in settings.hash_keys] == ["new", "old", "x"]
-    assert settings.hash_keys[0].secret == b"k" * 32
-    assert settings.hash_keys[1].secret == bytes.fromhex(hex_key)
-    assert settings.hash_keys[2].secret == b"\xfb" * 33
+    assert [k.id for k in settings.keys.keys] == ["new", "old", "x"]
+    assert settings.keys.keys[0].secret == b"k" * 32
+    assert settings.keys.keys[1].secret == bytes.fromhex(hex_key)
+    assert settings.keys.keys[2].secret == b"\xfb" * 33
     assert b64_key not in repr(settings)
 
 

@@ -1,5 +1,5 @@
-"""The settings are declared once (entrypoints/environment.py): docs/configuration.md is
-generated from the declarations, aliases work, and a bad value is refused by its name."""
+"""The settings are declared once, a branch per concern: docs/configuration.md is generated from
+the declarations, aliases work, and bad values are refused by their names, all at once."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from entrypoints.environment import Environment, documentation
-from entrypoints.settings import Settings, SettingsError
+from adapters.settings import names
+from entrypoints.settings import Settings, SettingsError, documentation
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "configuration.md"
@@ -17,12 +17,7 @@ VARIABLE = re.compile(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"')
 
 
 def _declared() -> set[str]:
-    names: set[str] = set()
-    for field in Environment.model_fields.values():
-        extra = field.json_schema_extra
-        assert isinstance(extra, dict)
-        names.update(extra["names"])  # type: ignore[arg-type]
-    return names
+    return {name for _, field in Settings.variables() for name in names(field)}
 
 
 def test_the_checked_in_page_is_generated_from_the_declarations() -> None:
@@ -39,9 +34,13 @@ def test_every_declared_variable_and_alias_is_on_the_page() -> None:
 
 def test_the_settings_code_names_no_variable_it_has_not_declared() -> None:
     sources = [
-        ROOT / "entrypoints" / name
-        for name in ("settings.py", "abuse_settings.py", "delivery_settings.py", "environment.py")
-    ]
+        ROOT / name
+        for name in (
+            "entrypoints/settings.py", "adapters/settings.py", "adapters/kafka/settings.py",
+            "adapters/channels/settings.py", "adapters/store_settings.py",
+            "adapters/channels/smtp.py", "adapters/channels/sms_http.py",
+        )
+    ]  # fmt: skip
     named = {match for path in sources for match in VARIABLE.findall(path.read_text())}
     # Other quoted upper-case words there are values, not variables.
     values = {"SASL_PLAINTEXT", "SASL_SSL"}
@@ -49,11 +48,11 @@ def test_the_settings_code_names_no_variable_it_has_not_declared() -> None:
 
 
 def test_aliases_are_read_and_the_first_name_set_wins() -> None:
-    env = Environment.read({"FLOWX_OTP_EXPIRE_TIME_IN_SECONDS": "120", "OTP_LENGTH": " 8 "})
-    assert (env.otp_ttl_seconds, env.otp_length) == (120, 8)
-    both = Environment.read({"OTP_TTL_SECONDS": "60", "FLOWX_OTP_EXPIRE_TIME_IN_SECONDS": "120"})
-    assert both.otp_ttl_seconds == 60
-    assert Environment.read({"OTP_TTL_SECONDS": "  "}).otp_ttl_seconds == 600  # empty is unset
+    env = Settings.from_env({"FLOWX_OTP_EXPIRE_TIME_IN_SECONDS": "120", "OTP_LENGTH": " 8 "})
+    assert (env.codes.ttl_seconds, env.codes.length) == (120, 8)
+    both = Settings.from_env({"OTP_TTL_SECONDS": "60", "FLOWX_OTP_EXPIRE_TIME_IN_SECONDS": "120"})
+    assert both.codes.ttl_seconds == 60
+    assert Settings.from_env({"OTP_TTL_SECONDS": "  "}).codes.ttl_seconds == 600  # empty: unset
 
 
 @pytest.mark.parametrize(
@@ -72,3 +71,16 @@ def test_a_bad_value_is_refused_by_its_name_without_the_value(
         Settings.from_env(env)
     assert str(refused.value) == message
     assert next(iter(env.values())) not in str(refused.value)
+
+
+def test_every_bad_value_is_reported_at_once_by_name() -> None:
+    env = {"OTP_TTL_SECONDS": "-5", "LOG_LEVEL": "verbose", "HTTP_PORT": "99999",
+           "KAFKA_BOOTSTRAP_SERVERS": "b:9092", "KAFKA_GROUP_PROTOCOL": "fast"}  # fmt: skip
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(env)
+    assert refused.value.problems == [
+        "OTP_TTL_SECONDS must be more than 0",
+        "HTTP_PORT must be at most 65535",
+        "KAFKA_GROUP_PROTOCOL must be one of classic or consumer",
+        "LOG_LEVEL must be one of DEBUG, INFO, WARNING or ERROR",
+    ]

@@ -13,34 +13,34 @@ from entrypoints.settings import Settings, SettingsError
 
 def test_defaults_follow_the_contract() -> None:
     settings = Settings.from_env({})
-    assert settings.policy == OtpPolicy()
-    assert settings.policy.length == 6
-    assert settings.policy.ttl == timedelta(seconds=600)
-    assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8080)
-    assert settings.sqlite_path == Path("var/otp.sqlite3")
-    assert settings.outbox_dir == Path("var/outbox")
+    assert settings.codes.policy == OtpPolicy()
+    assert settings.codes.policy.length == 6
+    assert settings.codes.policy.ttl == timedelta(seconds=600)
+    assert (settings.http.host, settings.http.port) == ("127.0.0.1", 8080)
+    assert settings.store.sqlite_path == Path("var/otp.sqlite3")
+    assert settings.store.outbox_dir == Path("var/outbox")
 
 
 def test_flowx_names_are_accepted() -> None:
     settings = Settings.from_env(
         {"FLOWX_OTP_LENGTH": "8", "FLOWX_OTP_EXPIRE_TIME_IN_SECONDS": "120"}
     )
-    assert settings.policy.length == 8
-    assert settings.policy.ttl == timedelta(seconds=120)
+    assert settings.codes.policy.length == 8
+    assert settings.codes.policy.ttl == timedelta(seconds=120)
 
 
 def test_the_project_name_wins_over_its_alias() -> None:
     settings = Settings.from_env({"OTP_LENGTH": "7", "FLOWX_OTP_LENGTH": "9"})
-    assert settings.policy.length == 7
+    assert settings.codes.policy.length == 7
 
 
 @pytest.mark.parametrize(
     ("env", "named"),
     [
-        ({"OTP_LENGTH": "3"}, "policy"),
-        ({"OTP_LENGTH": "11"}, "policy"),
+        ({"OTP_LENGTH": "3"}, "OTP_LENGTH must be at least 4"),
+        ({"OTP_LENGTH": "11"}, "OTP_LENGTH must be at most 10"),
         ({"OTP_LENGTH": "six"}, "OTP_LENGTH"),
-        ({"OTP_TTL_SECONDS": "0"}, "policy"),
+        ({"OTP_TTL_SECONDS": "0"}, "OTP_TTL_SECONDS must be more than 0"),
         ({"HTTP_PORT": "http"}, "HTTP_PORT"),
     ],
 )
@@ -63,9 +63,9 @@ def test_smtp_settings_accept_the_simplejavamail_names_and_hide_the_password() -
             "SMTP_SECURITY": "tls",
         }
     )
-    smtp = settings.delivery.smtp
+    smtp = settings.mail.smtp
     assert smtp is not None
-    assert (smtp.host, smtp.port, smtp.username) == ("mail.bank.example", 465, "otp")
+    assert (smtp.host, smtp.server_port, smtp.username) == ("mail.bank.example", 465, "otp")
     assert "very-secret-password" not in repr(settings)
 
 
@@ -96,7 +96,7 @@ def test_sms_providers_keep_their_failover_order_and_hide_tokens() -> None:
             "TWILIO_FROM": "+40700000000",
         }
     )
-    assert settings.delivery.sms_providers == ("webhook", "twilio")
+    assert settings.sms.providers == ("webhook", "twilio")
     assert "hook-token-secret" not in repr(settings)
     assert "twilio-token-secret" not in repr(settings)
 
@@ -104,21 +104,21 @@ def test_sms_providers_keep_their_failover_order_and_hide_tokens() -> None:
 def test_templates_come_from_the_folder_even_when_codes_are_in_mongodb(tmp_path: Path) -> None:
     env = {"MONGODB_URI": "mongodb://db/otp", "OTP_HASH_KEY": "4b" * 32, "DELIVERY": "outbox"}
     settings = Settings.from_env({**env, "TEMPLATES_DIR": str(tmp_path)})
-    assert settings.template_store == "files"
+    assert settings.store.templates == "files"
     missing = Settings.from_env({**env, "TEMPLATES_DIR": str(tmp_path / "none")})
-    assert missing.template_store == "mongo"
+    assert missing.store.templates == "mongo"
     chosen = Settings.from_env({**env, "TEMPLATES_DIR": str(tmp_path), "TEMPLATE_STORE": "Mongo"})
-    assert chosen.template_store == "mongo"
+    assert chosen.store.templates == "mongo"
 
 
 def test_the_embedded_default_keeps_templates_in_files(tmp_path: Path) -> None:
-    assert Settings.from_env({"TEMPLATES_DIR": str(tmp_path / "none")}).template_store == "files"
+    assert Settings.from_env({"TEMPLATES_DIR": str(tmp_path / "none")}).store.templates == "files"
 
 
 @pytest.mark.parametrize(
     ("env", "says"),
     [
-        ({"TEMPLATE_STORE": "redis"}, "TEMPLATE_STORE must be one of files, mongo"),
+        ({"TEMPLATE_STORE": "redis"}, "TEMPLATE_STORE must be one of files or mongo"),
         ({"TEMPLATE_STORE": "mongo"}, "TEMPLATE_STORE=mongo needs MONGODB_URI"),
     ],
 )
@@ -143,17 +143,17 @@ def test_kafka_reliability_settings_have_safe_defaults_and_can_be_set() -> None:
     )  # fmt: skip
     assert tuned.kafka is not None and tuned.kafka.assignor == "range"
     assert (tuned.kafka.create_topics, tuned.kafka.topic_partitions) == (True, 12)
-    assert tuned.shutdown_grace_seconds == 5
+    assert tuned.kafka.shutdown_grace_seconds == 5
     with pytest.raises(SettingsError, match="KAFKA_PARTITION_ASSIGNOR"):
         Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b", "OTP_HASH_KEY": "4b" * 32,
                            "DELIVERY": "outbox", "KAFKA_PARTITION_ASSIGNOR": "sticky"})  # fmt: skip
 
 
 def test_the_delivery_attempt_budget_is_a_policy_setting() -> None:
-    assert Settings.from_env({}).policy.max_delivery_attempts == 10
+    assert Settings.from_env({}).codes.policy.max_delivery_attempts == 10
     tuned = Settings.from_env({"OTP_MAX_DELIVERY_ATTEMPTS": "3"})
-    assert tuned.policy.max_delivery_attempts == 3
-    with pytest.raises(SettingsError, match="policy"):
+    assert tuned.codes.policy.max_delivery_attempts == 3
+    with pytest.raises(SettingsError, match="OTP_MAX_DELIVERY_ATTEMPTS must be at least 1"):
         Settings.from_env({"OTP_MAX_DELIVERY_ATTEMPTS": "0"})
 
 
@@ -162,9 +162,9 @@ def test_serving_beyond_loopback_needs_api_keys() -> None:
         Settings.from_env({"HTTP_HOST": "0.0.0.0"})
     digest = "ab" * 32
     exposed = Settings.from_env({"HTTP_HOST": "0.0.0.0", "HTTP_API_KEYS": f"app-1:{digest}"})
-    assert [(k.name, k.sha256) for k in exposed.http_api_keys] == [("app-1", digest)]
+    assert [(k.name, k.sha256) for k in exposed.http.api_keys] == [("app-1", digest)]
     for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
-        assert Settings.from_env({"HTTP_HOST": host}).http_api_keys == ()
+        assert Settings.from_env({"HTTP_HOST": host}).http.api_keys == ()
     assert digest not in repr(exposed)
 
 
@@ -183,9 +183,9 @@ def test_a_shared_deployment_writes_codes_to_files_only_when_told_to() -> None:
         Settings.from_env(shared)
     with pytest.raises(SettingsError, match="SMS_PROVIDERS not set"):
         Settings.from_env({**shared, "SMTP_HOST": "mail.bank.example"})
-    assert Settings.from_env({**shared, "DELIVERY": "outbox"}).delivery_mode == "outbox"
+    assert Settings.from_env({**shared, "DELIVERY": "outbox"}).delivery.mode == "outbox"
     # The embedded default, on one machine, needs no such word.
-    assert Settings.from_env({}).delivery_mode == "auto"
+    assert Settings.from_env({}).delivery.mode == "auto"
 
 
 def test_kafka_security_settings_reach_every_client_and_stay_out_of_the_repr() -> None:

@@ -22,9 +22,9 @@ def test_matching_recipients_get_the_fixed_code_and_others_a_secret_one() -> Non
 
 
 def test_the_embedded_default_and_test_keys_allow_test_codes() -> None:
-    assert Settings.from_env(TEST).test_codes is not None
+    assert Settings.from_env(TEST).keys.test_codes is not None
     keyed = Settings.from_env({**TEST, "OTP_HASH_KEYS": "test-1:" + "ab" * 32})
-    assert keyed.test_codes is not None and keyed.test_codes.code == "424242"
+    assert keyed.keys.test_codes is not None and keyed.keys.test_codes.code == "424242"
 
 
 @pytest.mark.parametrize(
@@ -51,4 +51,4 @@ def test_one_without_the_other_is_refused() -> None:
 def test_beyond_loopback_only_when_explicitly_allowed() -> None:
     exposed = {"HTTP_HOST": "0.0.0.0", "HTTP_API_KEYS": "ci:" + "0" * 64}
     allowed = Settings.from_env({**TEST, **exposed, "OTP_TEST_CODES_ALLOW_EXPOSED": "true"})
-    assert allowed.test_codes is not None and allowed.test_codes.allow_exposed
+    assert allowed.keys.test_codes is not None and allowed.keys.test_codes.allow_exposed

@@ -1,0 +1,97 @@
+"""The channels' branches of the settings: MAIL, SMS, and how deliveries are retried."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from adapters.channels.failover import RetryPolicy
+from adapters.channels.sms_http import TwilioConfig, WebhookConfig
+from adapters.channels.smtp import SmtpConfig
+from adapters.settings import (
+    AtLeastOne,
+    Branch,
+    Lower,
+    LowerWords,
+    Seconds,
+    Upper,
+    Wait,
+    aka,
+    branch_config,
+    shown,
+)
+
+_RETRY = RetryPolicy()
+TITLE = "Messages and delivery"
+
+
+class DeliverySettings(Branch):
+    model_config = branch_config("DELIVERY_")
+    title: ClassVar[str] = TITLE
+
+    mode: Annotated[Literal["auto", "outbox"], Lower] = Field("auto", validation_alias="DELIVERY")
+    """`outbox`: with MongoDB or Kafka set, write codes of channels without a provider to
+    `OUTBOX_DIR` (without it the service refuses to start)"""
+    attempts: AtLeastOne = _RETRY.attempts
+    """tries per provider for transient failures"""
+    backoff_initial_seconds: Wait = _RETRY.wait_initial
+    """first wait between tries (exponential, with jitter)"""
+    backoff_max_seconds: Wait = _RETRY.wait_max
+    """longest wait between tries"""
+    timeout_seconds: Seconds = _RETRY.timeout
+    """total time per provider"""
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            attempts=self.attempts,
+            wait_initial=self.backoff_initial_seconds,
+            wait_max=self.backoff_max_seconds,
+            timeout=self.timeout_seconds,
+        )
+
+
+class MailSettings(Branch):
+    model_config = branch_config("MAIL_")
+    title: ClassVar[str] = TITLE
+
+    from_address: str = Field(
+        "no-reply@otp.local",
+        validation_alias=aka("MAIL_FROM_ADDRESS", "APPLICATION_MAIL_FROM_EMAIL"),
+    )
+    """sender address"""
+    from_name: str = Field(
+        "OTP service", validation_alias=aka("MAIL_FROM_NAME", "APPLICATION_MAIL_FROM_NAME")
+    )
+    """sender name"""
+    smtp: SmtpConfig | None = None
+
+
+SMS_PROVIDERS = ("twilio", "webhook")
+
+
+class SmsSettings(Branch):
+    model_config = branch_config("SMS_")
+    title: ClassVar[str] = TITLE
+
+    default_region: Annotated[str | None, Upper] = None
+    """region (e.g. `RO`) for numbers given without `+`; none means E.164 only"""
+    providers: Annotated[tuple[str, ...], LowerWords] = Field(
+        (), json_schema_extra=shown("unset: SMS go to the outbox")
+    )
+    """`twilio`, `webhook`, comma-separated in failover order"""
+    twilio: TwilioConfig | None = None
+    webhook: WebhookConfig | None = None
+    max_segments: AtLeastOne = 3
+    """longer texts are refused before sending"""
+    http_timeout_seconds: Seconds = 10.0
+    """HTTP timeout towards SMS providers"""
+
+    @field_validator("providers")
+    @classmethod
+    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in SMS_PROVIDERS]
+        if unknown:
+            raise ValueError(f"names unknown providers {unknown}; use {', '.join(SMS_PROVIDERS)}")
+        return value

@@ -1,0 +1,85 @@
+"""The stores' branch of the settings: SQLite or MongoDB for codes and replies, templates, the
+outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from adapters.settings import Branch, Lower, Positive, aka, shown
+from adapters.templates.file_store import BUNDLED_TEMPLATES
+
+
+class StoreSettings(Branch):
+    title: ClassVar[str] = "Storage and templates"
+
+    sqlite_path: Path = Path("var/otp.sqlite3")
+    """the embedded default's store"""
+    outbox_dir: Path = Path("var/outbox")
+    """one file per MAIL (`.eml`) or SMS (`.sms`) sent"""
+    templates_dir: Path | None = Field(
+        None,
+        json_schema_extra=shown(
+            "the bundled templates (`adapters/templates/bundled/`, in the wheel too)"
+        ),
+    )
+    """template folder, see [templates.md](templates.md)"""
+    template_store: Annotated[Literal["files", "mongo"] | None, Lower] = Field(
+        None,
+        json_schema_extra=shown(
+            "`files` (`mongo` when `MONGODB_URI` is set and `TEMPLATES_DIR` is not set or does "
+            "not exist)"
+        ),
+    )
+    """where templates come from: `files` (`TEMPLATES_DIR`) or `mongo` (the `templates`
+    collection; needs `MONGODB_URI`)"""
+    mongodb_uri: str | None = Field(
+        None,
+        repr=False,
+        validation_alias=aka("MONGODB_URI", "SPRING_DATA_MONGODB_URI"),
+        json_schema_extra=shown("unset: SQLite"),
+    )
+    """MongoDB for codes and replies (and templates with `TEMPLATE_STORE=mongo`)"""
+    mongodb_database: str | None = Field(
+        None, json_schema_extra=shown("the URI's database, else `otp`")
+    )
+    """database name"""
+    mongodb_timeout_ms: Positive = 5000
+    """server selection and connect timeout"""
+    processed_request_ttl_seconds: Positive = 86400
+    """how long a request's reply is kept for redeliveries and `Idempotency-Key` retries"""
+    purge_interval_seconds: Positive = 60
+    """how often expired codes and replies are deleted (also where MongoDB has TTL indexes, which
+    the service creates)"""
+
+    @model_validator(mode="after")
+    def _mongo_templates(self) -> StoreSettings:
+        if self.template_store == "mongo" and self.mongodb_uri is None:
+            raise ValueError("TEMPLATE_STORE=mongo needs MONGODB_URI")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """Where codes and replies are kept."""
+        return "mongo" if self.mongodb_uri else "sqlite"
+
+    @property
+    def templates(self) -> str:
+        """``TEMPLATE_STORE``; by default the folder TEMPLATES_DIR names when it exists, else
+        MongoDB when configured, else the templates bundled with the package. Codes and
+        templates are separate ports: keeping codes in MongoDB does not force templates there."""
+        if self.template_store is not None:
+            return self.template_store
+        named = self.templates_dir is not None and self.templates_dir.is_dir()
+        return "mongo" if self.mongodb_uri and not named else "files"
+
+    @property
+    def processed_ttl(self) -> timedelta:
+        return timedelta(seconds=self.processed_request_ttl_seconds)
+
+    @property
+    def templates_folder(self) -> Path:
+        return self.templates_dir or BUNDLED_TEMPLATES
