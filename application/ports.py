@@ -165,11 +165,17 @@ class Delivery(Protocol):
 
 @runtime_checkable
 class ProcessedRequests(Protocol):
-    """Replies already given, by request id, so a redelivered request gets the same reply."""
+    """Replies already given, by request id, so a redelivered request gets the same reply.
 
-    async def get(self, request_id: str) -> dict[str, Any] | None: ...
+    A reply is live until its ``keep_until``: ``get`` sees only a live one, and ``put`` keeps
+    the first live reply (a redelivery never changes what was answered) but replaces one whose
+    time is over."""
 
-    async def put(self, request_id: str, reply: dict[str, Any], keep_until: datetime) -> None: ...
+    async def get(self, request_id: str, now: datetime) -> dict[str, Any] | None: ...
+
+    async def put(
+        self, request_id: str, reply: dict[str, Any], keep_until: datetime, now: datetime
+    ) -> None: ...
 
     async def purge(self, now: datetime) -> int: ...
 

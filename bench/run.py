@@ -513,7 +513,7 @@ def _store_ceiling(
             i = next(counter)
             client_id, now = f"s{i}", datetime.now(UTC)
             if with_replies:
-                await processed.get(f"r{i}")
+                await processed.get(f"r{i}", now)
             ledger = await repository.get(client_id, Channel.MAIL) or OtpLedger(
                 client_id=client_id, channel=Channel.MAIL
             )
@@ -531,7 +531,7 @@ def _store_ceiling(
             ledger.confirm(otp.id, policy, now)
             await repository.save(ledger)
             if with_replies:
-                await processed.put(f"r{i}", {"otpSent": True}, now + timedelta(days=1))
+                await processed.put(f"r{i}", {"otpSent": True}, now + timedelta(days=1), now)
             generated.append(client_id)
             done["generate"] += 1
             return True

@@ -15,20 +15,25 @@ class MongoProcessedRequests:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._replies = db[PROCESSED]
 
-    async def get(self, request_id: str) -> dict[str, Any] | None:
+    async def get(self, request_id: str, now: datetime) -> dict[str, Any] | None:
         try:
-            doc = await self._replies.find_one({"_id": request_id})
+            doc = await self._replies.find_one({"_id": request_id, "keepUntil": {"$gte": now}})
         except StoreFailure as exc:
             raise store_error(exc, "The reply store") from None
         return dict(doc["reply"]) if doc is not None else None
 
-    async def put(self, request_id: str, reply: dict[str, Any], keep_until: datetime) -> None:
+    async def put(
+        self, request_id: str, reply: dict[str, Any], keep_until: datetime, now: datetime
+    ) -> None:
+        # One atomic write: a reply whose time is over is replaced; with a live one the upsert
+        # finds no match, tries to insert the same _id and is refused (the first reply stands).
         try:
-            await self._replies.insert_one(
-                {"_id": request_id, "reply": reply, "keepUntil": keep_until}
+            await self._replies.update_one(
+                {"_id": request_id, "keepUntil": {"$lt": now}},
+                {"$set": {"reply": reply, "keepUntil": keep_until}},
+                upsert=True,
             )
         except DuplicateKeyError:
-            # The first reply stands: a redelivery must never change what was answered.
             return
         except StoreFailure as exc:
             raise store_error(exc, "The reply store") from None

@@ -31,7 +31,7 @@ from domain.errors import (
 from entrypoints import dispatch
 from entrypoints.http.callers import caller, is_json
 from entrypoints.http.openapi import document
-from entrypoints.http.status import is_final, status_for, status_of_reply
+from entrypoints.http.status import status_for, status_of_reply
 from entrypoints.logging import loggable
 from entrypoints.runtime import Supervisor
 from entrypoints.services import Services
@@ -275,11 +275,11 @@ class HttpApi:
         fingerprint = hashlib.sha256(raw).hexdigest()
         errors: list[OtpError | None] = []
 
-        async def answer() -> tuple[dict[str, Any], bool]:
+        async def answer() -> tuple[dict[str, Any], OtpError | None]:
             outcome = await run(current, body, instance, name, request_id)
             errors.append(outcome.error)
             current.telemetry.count_limit(outcome.error)
-            return outcome.reply, is_final(outcome.error)
+            return outcome.reply, outcome.error
 
         try:
             reply, replayed = await current.replies.once(request_id, fingerprint, answer)

@@ -1,5 +1,6 @@
 """HTTP's table of outcomes: the status each error code gets (200 whenever the use case ran to a
-verdict), and which outcomes are final for an ``Idempotency-Key``."""
+verdict). How long a reply answers a repeat of its ``Idempotency-Key`` is the application's one
+rule for both transports (application/idempotency.py)."""
 
 from __future__ import annotations
 
@@ -41,9 +42,6 @@ STATUS_BY_CODE: dict[str | None, int] = {
     InternalError.code: 500,
 }
 
-# Worth asking again with the same Idempotency-Key: the answer may differ.
-NOT_FINAL = (RateLimited, OtpLocked, DependencyUnavailable, InternalError)
-
 
 def status_for(error: OtpError | None) -> int:
     if isinstance(error, DependencyUnavailable):
@@ -54,7 +52,3 @@ def status_for(error: OtpError | None) -> int:
 def status_of_reply(error_code: str | None) -> int:
     """The status of a kept reply, replayed for its Idempotency-Key."""
     return STATUS_BY_CODE.get(error_code, 500)
-
-
-def is_final(error: OtpError | None) -> bool:
-    return not isinstance(error, NOT_FINAL)

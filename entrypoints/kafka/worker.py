@@ -426,12 +426,15 @@ class KafkaWorker:
     ) -> str:
         """Answers the record; returns its outcome: OK, an error code, or dead_letter."""
         try:
-            kept = await self._retry(self._replies.recall, rid)
-            reply = kept or await self._answer(record, prepared, route, headers, rid)
-            # Keeping the reply and sending it run side by side: a crash between the two is
-            # answered the same way on redelivery either way (the ledger knows this request's
-            # code and its use), so neither needs to wait for the other.
-            steps = [] if kept is not None else [self._retry(self._replies.remember, rid, reply)]
+            # The record's id is its own fingerprint: one id, one record.
+            reply = await self._retry(self._replies.kept, rid, rid)
+            steps = []
+            if reply is None:
+                reply, error = await self._answer(record, prepared, route, headers, rid)
+                # Keeping the reply and sending it run side by side: a crash between the two is
+                # answered the same way on redelivery either way (the ledger knows this
+                # request's code and its use), so neither needs to wait for the other.
+                steps.append(self._retry(self._replies.keep, rid, rid, reply, error))
             if reply != DEAD_LETTERED:
                 steps.append(self._publish_reply(record, route, headers, reply))
             await asyncio.gather(*steps)
@@ -446,14 +449,16 @@ class KafkaWorker:
 
     async def _answer(
         self, record: Message, prepared: Prepared, route: Route, headers: HeaderList, rid: str
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], OtpError | None]:
+        """The reply and its error (None for success), or DEAD_LETTERED when no reply can go."""
         instance = process_instance_id(headers)
         if prepared.body is None:
             problem = prepared.problem or "The record cannot be read."
             await self._dead_letter(record, headers, problem)
             if header_value(headers, "processInstanceId") is None:
-                return DEAD_LETTERED
-            return dispatch.invalid(None, InvalidRequest(problem), route.flag, instance)
+                return DEAD_LETTERED, None
+            refused = InvalidRequest(problem)
+            return dispatch.invalid(None, refused, route.flag, instance), refused
         body = prepared.body
 
         async def run_use_case() -> dispatch.Outcome:
@@ -476,7 +481,7 @@ class KafkaWorker:
             # Refused for good (a store rejected the write, an unexpected failure): the engine
             # gets INTERNAL_ERROR, and the record is kept for a person to look at.
             await self._dead_letter(record, headers, outcome.error.message)
-        return outcome.reply
+        return outcome.reply, outcome.error
 
     async def _publish_reply(
         self, record: Message, route: Route, headers: HeaderList, reply: dict[str, Any]

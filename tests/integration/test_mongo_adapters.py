@@ -100,12 +100,18 @@ def test_processed_replies_keep_the_first_answer(mongo_harness: tuple[Harness, A
     harness, db = mongo_harness
     processed = MongoProcessedRequests(db)
     now = harness.clock.now()
-    harness.run(processed.put("r1", {"otpSent": True}, now + timedelta(hours=1)))
-    harness.run(processed.put("r1", {"otpSent": False}, now + timedelta(hours=1)))
-    assert harness.run(processed.get("r1")) == {"otpSent": True}
-    assert harness.run(processed.get("r2")) is None
-    assert harness.run(processed.purge(now + timedelta(hours=2))) == 1
-    assert harness.run(processed.get("r1")) is None
+    harness.run(processed.put("r1", {"otpSent": True}, now + timedelta(hours=1), now))
+    harness.run(processed.put("r1", {"otpSent": False}, now + timedelta(hours=1), now))
+    assert harness.run(processed.get("r1", now)) == {"otpSent": True}
+    assert harness.run(processed.get("r2", now)) is None
+    # A reply whose time is over is not seen, and the next one takes its place.
+    later = now + timedelta(hours=2)
+    assert harness.run(processed.get("r1", later)) is None
+    harness.run(processed.put("r1", {"otpSent": False}, later + timedelta(hours=1), later))
+    assert harness.run(processed.get("r1", later)) == {"otpSent": False}
+    gone = later + timedelta(hours=2)
+    assert harness.run(processed.purge(gone)) == 1
+    assert harness.run(processed.get("r1", gone)) is None
 
 
 def test_templates_round_trip_and_are_listed(mongo_harness: tuple[Harness, Any]) -> None:
