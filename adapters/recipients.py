@@ -3,11 +3,14 @@ syntax, no DNS)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+
 import email_validator
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from domain.channel import Channel
+from application.ports import RecipientRule
+from domain.channel import Channel, unsupported
 from domain.errors import InvalidRecipient
 from domain.recipient import Recipient
 
@@ -41,30 +44,55 @@ def _kind(number: phonenumbers.PhoneNumber) -> str:
     return next((name for name, kind in NUMBER_TYPES.items() if kind == found), "unknown")
 
 
-class LibraryRecipientValidator:
-    """``allowed_countries``: ISO 3166 region codes SMS may go to (empty: all);
-    ``denied_types``: number kinds SMS never go to (premium rate pumps money out of the bank)."""
+class ChannelRecipients:
+    """The recipient rule of each channel the deployment delivers; a channel without one is not
+    supported (``UNSUPPORTED_CHANNEL``)."""
 
-    def __init__(
-        self,
-        default_region: str | None = None,
-        *,
-        allowed_countries: frozenset[str] = frozenset(),
-        denied_types: frozenset[str] = frozenset(DENIED_BY_DEFAULT),
-    ) -> None:
-        self._region = default_region
-        self._allowed = frozenset(c.upper() for c in allowed_countries)
-        self._denied = denied_types
+    def __init__(self, rules: Mapping[Channel, RecipientRule]) -> None:
+        self._rules = dict(rules)
+
+    @property
+    def channels(self) -> tuple[Channel, ...]:
+        return tuple(self._rules)
 
     def check(self, channel: Channel, address: str) -> Recipient:
         address = address.strip()
         if not address or len(address) > MAX_ADDRESS_LENGTH:
             raise InvalidRecipient("The recipient is empty or too long.")
-        if channel is Channel.SMS:
-            return self._phone(address)
-        return Recipient(channel, self._mail(address))
+        rule = self._rules.get(channel)
+        if rule is None:
+            raise unsupported(channel.value, self.channels)
+        return rule.check(address)
 
-    def _phone(self, address: str) -> Recipient:
+
+class MailAddresses:
+    """MAIL's rule: an RFC 5322 address (email-validator, no DNS), normalised."""
+
+    def check(self, address: str) -> Recipient:
+        try:
+            checked = email_validator.validate_email(address, check_deliverability=False)
+        except email_validator.EmailNotValidError as exc:
+            raise InvalidRecipient(f"{address!r} is not a valid e-mail address: {exc}") from None
+        return Recipient(Channel.MAIL, checked.normalized)
+
+
+class PhoneNumbers:
+    """SMS's rule: a valid number in E.164 (``default_region`` for numbers without ``+``);
+    ``allowed_countries``: ISO 3166 region codes SMS may go to (empty: all); ``denied_types``:
+    number kinds SMS never go to (premium rate pumps money out of the bank)."""
+
+    def __init__(
+        self,
+        default_region: str | None = None,
+        *,
+        allowed_countries: Collection[str] = (),
+        denied_types: Collection[str] = DENIED_BY_DEFAULT,
+    ) -> None:
+        self._region = default_region
+        self._allowed = frozenset(c.upper() for c in allowed_countries)
+        self._denied = frozenset(denied_types)
+
+    def check(self, address: str) -> Recipient:
         try:
             number = phonenumbers.parse(address, self._region)
         except phonenumbers.NumberParseException:
@@ -85,10 +113,3 @@ class LibraryRecipientValidator:
             )
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         return Recipient(Channel.SMS, e164, calling_code=number.country_code)
-
-    def _mail(self, address: str) -> str:
-        try:
-            checked = email_validator.validate_email(address, check_deliverability=False)
-        except email_validator.EmailNotValidError as exc:
-            raise InvalidRecipient(f"{address!r} is not a valid e-mail address: {exc}") from None
-        return checked.normalized

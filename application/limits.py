@@ -47,7 +47,7 @@ class SendLimits:
             ),
             (f"caller:{caller}", caps.per_caller, "This caller sent too many codes"),
         ]
-        if recipient.channel is Channel.SMS:
+        if recipient.channel == Channel.SMS:
             block = number_block(recipient.address)
             checks += [
                 (

@@ -87,8 +87,22 @@ class Pseudonyms(Protocol):
 
 @runtime_checkable
 class RecipientValidator(Protocol):
+    @property
+    def channels(self) -> tuple[Channel, ...]:
+        """The channels this deployment delivers: those with a recipient rule."""
+        ...
+
     def check(self, channel: Channel, address: str) -> Recipient:
-        """A normalised recipient, or ``InvalidRecipient``."""
+        """A normalised recipient, or ``InvalidRecipient`` (``UnsupportedChannel`` for a
+        channel without a rule)."""
+        ...
+
+
+class RecipientRule(Protocol):
+    """One channel's rule for its addresses (a channel plug-in brings its own)."""
+
+    def check(self, address: str) -> Recipient:
+        """A normalised recipient of this channel, or ``InvalidRecipient``."""
         ...
 
 

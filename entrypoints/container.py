@@ -44,7 +44,7 @@ from adapters.mongo.otp_repository import MongoOtpRepository
 from adapters.mongo.processed_requests import MongoProcessedRequests
 from adapters.mongo.send_counters import MongoSendCounters
 from adapters.mongo.template_store import MongoTemplateStore
-from adapters.recipients import LibraryRecipientValidator
+from adapters.recipients import ChannelRecipients, MailAddresses, PhoneNumbers
 from adapters.repositories.sqlite import SqliteFile, SqliteOtpRepository, open_sqlite
 from adapters.repositories.sqlite_counters import SqliteSendCounters
 from adapters.repositories.sqlite_processed import SqliteProcessedRequests
@@ -248,12 +248,19 @@ class Adapters(containers.DeclarativeContainer):
         ),
     )
     pseudonyms = providers.Singleton(HmacPseudonyms, hasher.provided.derived_key.call("pseudonyms"))
-    recipients = providers.Singleton(
-        LibraryRecipientValidator,
-        default_region=sms.provided.default_region,
-        allowed_countries=limit_settings.provided.sms_allowed_countries,
-        denied_types=limit_settings.provided.sms_denied_number_types,
+    # Each channel's rule for its addresses; the channels with one are those delivered.
+    recipient_rules = providers.Dict(
+        {
+            Channel.MAIL: providers.Singleton(MailAddresses),
+            Channel.SMS: providers.Singleton(
+                PhoneNumbers,
+                default_region=sms.provided.default_region,
+                allowed_countries=limit_settings.provided.sms_allowed_countries,
+                denied_types=limit_settings.provided.sms_denied_number_types,
+            ),
+        }
     )
+    recipients = providers.Singleton(ChannelRecipients, recipient_rules)
     repository = providers.Selector(
         storage,
         sqlite=providers.Singleton(SqliteOtpRepository, gateways.sqlite),

@@ -239,7 +239,7 @@ class Harness:
 
     def sent_codes(self, channel: Channel = Channel.SMS) -> list[str]:
         """The issued code each message sent on ``channel`` carries, oldest first."""
-        sent = (self.sms if channel is Channel.SMS else self.mail).sent
+        sent = (self.sms if channel == Channel.SMS else self.mail).sent
         found = []
         for notification in sent:
             text = notification.message.text

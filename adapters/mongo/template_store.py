@@ -31,7 +31,7 @@ def template_to_document(template: NotificationTemplate) -> dict[str, Any]:
 def template_from_document(doc: dict[str, Any]) -> NotificationTemplate:
     return NotificationTemplate(
         name=doc["name"],
-        channel=Channel.parse(doc["channel"]),
+        channel=Channel.named(doc["channel"]),
         language=doc["language"],
         text=doc["text"],
         subject=doc.get("subject"),

@@ -66,7 +66,7 @@ def otp_from_document(doc: dict[str, Any], client_id: str, channel: Channel) -> 
 
 
 def ledger_from_document(doc: dict[str, Any]) -> OtpLedger:
-    channel = Channel(doc["channel"])
+    channel = Channel.named(doc["channel"])
     client_id = doc["clientId"]
     current = doc.get("current")
     retain = doc.get("retainUntil")

@@ -28,12 +28,12 @@ def build_template(
     name: str, language: str, meta: dict[str, Any], content: dict[str, Any]
 ) -> NotificationTemplate:
     """Combines a template's shared settings with one language's texts; raises ValueError."""
-    channel = Channel.parse(meta.get("channel"))
+    channel = Channel.named(meta.get("channel"))
     text = content.get("text")
     if not isinstance(text, str):
         raise ValueError(f"template {name!r} ({language}) has no 'text'")
     subject = content.get("subject")
-    if channel is Channel.MAIL and not isinstance(subject, str):
+    if channel == Channel.MAIL and not isinstance(subject, str):
         raise ValueError(f"mail template {name!r} ({language}) has no 'subject'")
     html = content.get("html")
     return NotificationTemplate(

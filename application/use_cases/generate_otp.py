@@ -199,7 +199,7 @@ class GenerateOtp:
         check_identifier(command.template_name, "templateName")
         if command.language is not None:
             check_identifier(command.language, "language", max_length=16)
-        channel = Channel.parse(command.channel)
+        channel = Channel.parse(command.channel, self._recipients.channels)
         return OtpRequest(
             template_name=command.template_name,
             recipient=self._recipients.check(channel, command.recipient),

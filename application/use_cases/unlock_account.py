@@ -27,7 +27,7 @@ class UnlockAccount:
     async def execute(self, client_id: str, channel: str) -> bool:
         """Clears the count of wrong tries of (clientId, channel); False if nothing was held."""
         check_identifier(client_id, "clientId")
-        parsed = Channel.parse(channel)
+        parsed = Channel.named(channel)
         for attempt in range(SAVE_TRIES):
             ledger = await self._repository.get(client_id, parsed)
             if ledger is None or not ledger.unlock(self._clock.now()):

@@ -91,7 +91,7 @@ class ValidateOtp:
             return refused(refusal)
 
     async def _validate(self, command: ValidateOtpCommand) -> Outcome:
-        channel = Channel.parse(command.channel)
+        channel = Channel.parse(command.channel, self._recipients.channels)
         check_identifier(command.client_id, "clientId")
         candidate = command.otp.strip()
         check_identifier(candidate, "otp", max_length=32)

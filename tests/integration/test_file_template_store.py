@@ -34,7 +34,7 @@ def test_every_bundled_template_renders_the_code(name: str, language: str) -> No
     template.check_parameters({"otpValue": "482913"})
     message = JinjaTemplateRenderer().render(template, {"otpValue": "482913", "validMinutes": 10})
     assert "482913" in message.text
-    if template.channel is Channel.MAIL:
+    if template.channel == Channel.MAIL:
         assert message.subject and message.html and "482913" in message.html
     else:
         assert len(message.text) <= 160

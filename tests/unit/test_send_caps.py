@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from adapters.channels.sms_segments import SmsLengthCheck
-from adapters.recipients import LibraryRecipientValidator
+from adapters.recipients import PhoneNumbers
 from domain.channel import Channel
 from domain.errors import InvalidRecipient, InvalidRequest, RateLimited
 from domain.limits import Cap, SendCaps
@@ -108,14 +108,14 @@ def test_retry_after_says_when_the_window_frees_a_send() -> None:
 )
 def test_premium_satellite_and_toll_free_numbers_get_no_sms(number: str, reason: str) -> None:
     with pytest.raises(InvalidRecipient, match=reason):
-        LibraryRecipientValidator().check(Channel.SMS, number)
+        PhoneNumbers().check(number)
 
 
 def test_an_sms_country_allow_list() -> None:
-    only_ro = LibraryRecipientValidator(allowed_countries=frozenset({"RO"}))
-    assert only_ro.check(Channel.SMS, "+40722123456").calling_code == 40
+    only_ro = PhoneNumbers(allowed_countries=frozenset({"RO"}))
+    assert only_ro.check("+40722123456").calling_code == 40
     with pytest.raises(InvalidRecipient, match="FR"):
-        only_ro.check(Channel.SMS, "+33612345678")
+        only_ro.check("+33612345678")
 
 
 @pytest.mark.parametrize(
