@@ -45,6 +45,11 @@ def shown(text: str) -> dict[str, Any]:
     return {"shown": text}
 
 
+def section(title: str) -> dict[str, Any]:
+    """Lists a variable in another section of the reference than its branch's."""
+    return {"section": title}
+
+
 def _words(value: object) -> object:
     if isinstance(value, str):
         return tuple(word.strip() for word in value.split(",") if word.strip())
@@ -112,9 +117,12 @@ class Branch(BaseSettings):
         return cls.key is None or any(name in given for name in names(cls.model_fields[cls.key]))
 
     @classmethod
-    def read(cls, env: Mapping[str, str], *, only_check: bool = False) -> Self:
+    def read(
+        cls, env: Mapping[str, str], *, only_check: bool = False, given_too: Mapping[str, Any] = {}
+    ) -> Self:
         """This branch and the branches inside it, from ``env``; empty values count as unset.
-        ``only_check``: a branch that is off refuses bad values, yet misses nothing."""
+        ``only_check``: a branch that is off refuses bad values, yet misses nothing;
+        ``given_too``: fields given as they are (not read from ``env``)."""
         given = {k: v for k, v in env.items() if k.isupper() and v.strip()}
         problems: list[str] = []
         nested: dict[str, Any] = {}
@@ -127,6 +135,7 @@ class Branch(BaseSettings):
                 problems += exc.problems
         named = {n for name in cls.branches() for n in [name, *names(cls.model_fields[name])]}
         values: dict[str, Any] = {k: v for k, v in given.items() if k not in named} | nested
+        values |= given_too
         made: Self | None = None
         try:
             made = cls(**values)
@@ -158,10 +167,13 @@ class Branch(BaseSettings):
         """(section title, field) for every variable of this branch and those inside it."""
         for name, field in cls.model_fields.items():
             inner = cls.branches().get(name)
+            if field.exclude:
+                continue  # not a variable (given as it is, e.g. the channels' branches)
             if inner is not None:
                 yield from ((title or cls.title, f) for title, f in inner[0].variables())
             else:
-                yield cls.title, field
+                extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+                yield str(extra.get("section") or cls.title), field
 
 
 def names(field: FieldInfo) -> list[str]:

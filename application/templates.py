@@ -16,7 +16,7 @@ async def find_template(
         template = await store.find(name, default_language)
     if template is None:
         raise TemplateNotFound(f"There is no template named {name!r} in {language!r}.")
-    if channel is not None and template.channel is not channel:
+    if channel is not None and template.channel != channel:
         raise TemplateNotFound(
             f"Template {name!r} is for {template.channel.value}, not {channel.value}."
         )

@@ -12,20 +12,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import httpx
 import structlog
 from dependency_injector import containers, providers
 from pymongo.asynchronous.database import AsyncDatabase
 
-from adapters.channels.failover import FailoverChannel, Provider
+from adapters.channels.failover import FailoverChannel
 from adapters.channels.kafka_forward import KafkaForwardProvider
-from adapters.channels.mime import Sender
-from adapters.channels.outbox import OutboxMailChannel, OutboxSmsChannel
 from adapters.channels.router import ChannelRouter
-from adapters.channels.settings import DeliverySettings, MailSettings, SmsSettings
-from adapters.channels.sms_http import TwilioSmsProvider, WebhookSmsProvider
-from adapters.channels.sms_segments import SmsLengthCheck
-from adapters.channels.smtp import SmtpConfig, SmtpMailProvider
+from adapters.channels.settings import DeliverySettings
 from adapters.clock import SystemChance, SystemClock
 from adapters.codes import (
     HmacCodeHasher,
@@ -44,7 +38,14 @@ from adapters.mongo.otp_repository import MongoOtpRepository
 from adapters.mongo.processed_requests import MongoProcessedRequests
 from adapters.mongo.send_counters import MongoSendCounters
 from adapters.mongo.template_store import MongoTemplateStore
-from adapters.recipients import ChannelRecipients, MailAddresses, PhoneNumbers
+from adapters.plugins import (
+    ChannelContext,
+    channel_plugins,
+    message_checks,
+    open_channels,
+    recipient_rules,
+)  # fmt: skip
+from adapters.recipients import ChannelRecipients
 from adapters.repositories.sqlite import SqliteFile, SqliteOtpRepository, open_sqlite
 from adapters.repositories.sqlite_counters import SqliteSendCounters
 from adapters.repositories.sqlite_processed import SqliteProcessedRequests
@@ -65,7 +66,6 @@ from application.use_cases.templates import (
 )
 from application.use_cases.unlock_account import UnlockAccount
 from application.use_cases.validate_otp import ValidateOtp
-from domain.channel import Channel
 from entrypoints.kafka.worker import KafkaWorker
 from entrypoints.services import Services
 from entrypoints.settings import (
@@ -118,14 +118,6 @@ def kafka_producer_config(kafka: KafkaSettings | None) -> dict[str, Any]:
     }
 
 
-def mail_kind(smtp: SmtpConfig | None) -> str:
-    return "smtp" if smtp is not None else "outbox"
-
-
-def sms_kind(names: tuple[str, ...]) -> str:
-    return "http" if names else "outbox"
-
-
 def kafka_kind(kafka: KafkaSettings | None) -> str:
     """Whether brokers are configured: the Kafka forward and the Kafka worker follow it."""
     return "kafka" if kafka is not None else "none"
@@ -154,29 +146,6 @@ def forward_topic(kafka: KafkaSettings | None) -> str:
     return _required(kafka, "Kafka (KAFKA_BOOTSTRAP_SERVERS)").notification_external_out
 
 
-def sms_providers(sms: SmsSettings, client: httpx.AsyncClient) -> list[Provider]:
-    """The SMS providers in the order SMS_PROVIDERS names them (failover order)."""
-    built: dict[str, Provider] = {}
-    if sms.twilio is not None:
-        built["twilio"] = TwilioSmsProvider(client, sms.twilio)
-    if sms.webhook is not None:
-        built["webhook"] = WebhookSmsProvider(client, sms.webhook)
-    return [built[name] for name in sms.providers]
-
-
-async def http_client(timeout: float) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=timeout) as client:
-        yield client
-
-
-async def smtp_provider(smtp: SmtpConfig | None, sender: Sender) -> AsyncIterator[SmtpMailProvider]:
-    provider = SmtpMailProvider(_required(smtp, "SMTP (SMTP_HOST)"), sender)
-    try:
-        yield provider
-    finally:
-        await provider.close()
-
-
 async def sqlite_connection(path: Path) -> AsyncIterator[SqliteFile]:
     connection = await open_sqlite(path)
     try:
@@ -201,8 +170,6 @@ class Gateways(containers.DeclarativeContainer):
     """Clients of outside systems, opened and closed as resources."""
 
     store = providers.Dependency(instance_of=StoreSettings)
-    mail = providers.Dependency(instance_of=MailSettings)
-    sms = providers.Dependency(instance_of=SmsSettings)
     kafka = providers.Dependency(instance_of=object)  # KafkaSettings, or None without brokers
 
     sqlite = providers.Resource(sqlite_connection, store.provided.sqlite_path)
@@ -210,9 +177,6 @@ class Gateways(containers.DeclarativeContainer):
     kafka_publisher = providers.Resource(
         kafka_publisher, providers.Callable(kafka_producer_config, kafka)
     )
-    http = providers.Resource(http_client, sms.provided.http_timeout_seconds)
-    sender = providers.Singleton(Sender, mail.provided.from_address, mail.provided.from_name)
-    smtp = providers.Resource(smtp_provider, mail.provided.smtp, sender)
 
 
 class Adapters(containers.DeclarativeContainer):
@@ -221,8 +185,8 @@ class Adapters(containers.DeclarativeContainer):
     limit_settings = providers.Dependency(instance_of=LimitSettings)
     store = providers.Dependency(instance_of=StoreSettings)
     delivery_settings = providers.Dependency(instance_of=DeliverySettings)
-    mail = providers.Dependency(instance_of=MailSettings)
-    sms = providers.Dependency(instance_of=SmsSettings)
+    # Each channel plug-in's settings branch, by channel.
+    channel_settings = providers.Dependency(instance_of=dict)
     kafka = providers.Dependency(instance_of=object)  # KafkaSettings, or None without brokers
     telemetry_settings = providers.Dependency(instance_of=TelemetrySettings)
     gateways = providers.DependenciesContainer()
@@ -248,18 +212,10 @@ class Adapters(containers.DeclarativeContainer):
         ),
     )
     pseudonyms = providers.Singleton(HmacPseudonyms, hasher.provided.derived_key.call("pseudonyms"))
-    # Each channel's rule for its addresses; the channels with one are those delivered.
-    recipient_rules = providers.Dict(
-        {
-            Channel.MAIL: providers.Singleton(MailAddresses),
-            Channel.SMS: providers.Singleton(
-                PhoneNumbers,
-                default_region=sms.provided.default_region,
-                allowed_countries=limit_settings.provided.sms_allowed_countries,
-                denied_types=limit_settings.provided.sms_denied_number_types,
-            ),
-        }
-    )
+    # The channels are plug-ins (MAIL, SMS, a team's own): each brings its recipient rule, what
+    # it refuses to carry and the channel itself; the channels with a rule are those delivered.
+    plugins = providers.Callable(channel_plugins)
+    recipient_rules = providers.Callable(recipient_rules, plugins, channel_settings)
     recipients = providers.Singleton(ChannelRecipients, recipient_rules)
     repository = providers.Selector(
         storage,
@@ -288,24 +244,13 @@ class Adapters(containers.DeclarativeContainer):
     )
     renderer = providers.Singleton(JinjaTemplateRenderer)
     retry = delivery_settings.provided.retry
-    mail_channel = providers.Selector(
-        providers.Callable(mail_kind, mail.provided.smtp),
-        outbox=providers.Singleton(OutboxMailChannel, store.provided.outbox_dir, gateways.sender),
-        smtp=providers.Singleton(FailoverChannel, providers.List(gateways.smtp), retry),
+    channels = providers.Resource(
+        open_channels,
+        plugins,
+        channel_settings,
+        providers.Factory(ChannelContext, store.provided.outbox_dir, retry),
     )
-    sms_channel = providers.Selector(
-        providers.Callable(sms_kind, sms.provided.providers),
-        outbox=providers.Singleton(OutboxSmsChannel, store.provided.outbox_dir),
-        http=providers.Singleton(
-            FailoverChannel,
-            providers.Callable(sms_providers, sms, gateways.http),
-            retry,
-        ),
-    )
-    channels = providers.Dict({Channel.MAIL: mail_channel, Channel.SMS: sms_channel})
-    checks = providers.Dict(
-        {Channel.SMS: providers.Singleton(SmsLengthCheck, sms.provided.max_segments)}
-    )
+    checks = providers.Callable(message_checks, plugins, channel_settings)
     forward: providers.Provider[FailoverChannel | None] = providers.Selector(
         providers.Callable(kafka_kind, kafka),
         kafka=providers.Singleton(
@@ -468,13 +413,7 @@ class Container(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     kafka = settings.provided.kafka
-    gateways = providers.Container(
-        Gateways,
-        store=settings.provided.store,
-        mail=settings.provided.mail,
-        sms=settings.provided.sms,
-        kafka=kafka,
-    )
+    gateways = providers.Container(Gateways, store=settings.provided.store, kafka=kafka)
     adapters = providers.Container(
         Adapters,
         codes_settings=settings.provided.codes,
@@ -482,8 +421,7 @@ class Container(containers.DeclarativeContainer):
         limit_settings=settings.provided.limits,
         store=settings.provided.store,
         delivery_settings=settings.provided.delivery,
-        mail=settings.provided.mail,
-        sms=settings.provided.sms,
+        channel_settings=settings.provided.channels,
         kafka=kafka,
         telemetry_settings=settings.provided.telemetry,
         gateways=gateways,

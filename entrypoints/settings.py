@@ -11,32 +11,32 @@ import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import attrs
 from pydantic import Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
-from adapters.channels.settings import DeliverySettings, MailSettings, SmsSettings
+from adapters.channels.settings import DeliverySettings
 from adapters.codes import MIN_KEY_BYTES, NamedKey
 from adapters.kafka.settings import KafkaSettings
-from adapters.recipients import DENIED_BY_DEFAULT, KINDS
+from adapters.plugins import channel_plugins, own
 from adapters.settings import (
     AtLeastOne,
     Branch,
     Count,
     Lower,
-    LowerWords,
     Positive,
     Seconds,
     SettingsError,
     Upper,
-    UpperWords,
     aka,
     branch_config,
     names,
     shown,
 )  # fmt: skip
 from adapters.store_settings import StoreSettings
+from domain.channel import Channel
 from domain.limits import Cap, SendCaps
 from domain.parameters import ParameterRules
 from domain.policy import OtpPolicy
@@ -313,34 +313,12 @@ class LimitSettings(Branch):
     one-part SMS a second by default"""
     sms_budget_window_seconds: AtLeastOne = _seconds(_CAPS.sms_budget.window)
     """its window"""
-    sms_allowed_countries: Annotated[tuple[str, ...], UpperWords] = Field(
-        (), json_schema_extra=shown("all")
-    )
-    """ISO 3166 codes SMS may go to, e.g. `RO,MD`"""
-    sms_denied_number_types: Annotated[tuple[str, ...], LowerWords] = DENIED_BY_DEFAULT
-    """number types SMS never go to (`fixed_line`, `mobile`, `fixed_line_or_mobile`, `voip`,
-    `personal_number`, `pager`, `uan`, `voicemail` too)"""
     template_param_max_count: AtLeastOne = _RULES.max_parameters
     """template parameters per request"""
     template_param_max_length: AtLeastOne = _RULES.max_length
     """characters per text value of a template parameter"""
     template_param_allow_links: bool = _RULES.allow_links
     """allow web addresses and phone numbers in template parameters"""
-
-    @field_validator("sms_allowed_countries")
-    @classmethod
-    def _countries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if any(len(c) != 2 or not c.isalpha() for c in value):
-            raise ValueError("lists ISO 3166 codes such as RO,DE,FR")
-        return value
-
-    @field_validator("sms_denied_number_types")
-    @classmethod
-    def _kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = sorted(set(value) - set(KINDS))
-        if unknown:
-            raise ValueError(f"names unknown kinds {unknown}; use {', '.join(KINDS)}")
-        return value
 
     @property
     def caps(self) -> SendCaps:
@@ -430,20 +408,33 @@ class Settings(Branch):
     limits: LimitSettings
     store: StoreSettings
     delivery: DeliverySettings
-    mail: MailSettings
-    sms: SmsSettings
     kafka: KafkaSettings | None = None
     telemetry: TelemetrySettings
+    # Each channel plug-in's own branch (MAIL's, SMS's, a team's), by channel.
+    channels: dict[Channel, Any] = Field(default_factory=dict, exclude=True)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """The settings of ``env`` (os.environ, or a test's own mapping)."""
-        return cls.read(env)
+        """The settings of ``env`` (os.environ, or a test's own mapping), with every channel
+        plug-in's branch; all problems at once."""
+        problems, channels = [], {}
+        for plugin in channel_plugins():
+            try:
+                channels[plugin.channel] = plugin.settings.read(env)
+            except SettingsError as exc:
+                problems += exc.problems
+        try:
+            settings = cls.read(env, given_too={"channels": channels})
+        except SettingsError as exc:
+            problems += exc.problems
+        if problems:
+            raise SettingsError(problems)
+        return settings
 
     @classmethod
     def defaults(cls) -> Settings:
         """Every setting at its default (the embedded default)."""
-        return cls.read({})
+        return cls.from_env({})
 
     @property
     def uses_shared_state(self) -> bool:
@@ -483,20 +474,28 @@ class Settings(Branch):
     def _delivery_problems(self) -> list[str]:
         """Codes of a shared deployment go to files only when asked for: a missing SMTP_HOST or
         SMS_PROVIDERS must not turn into codes in a folder and replies saying they were sent."""
-        missing = [
-            name
-            for name, configured in (
-                ("SMTP_HOST", self.mail.smtp is not None),
-                ("SMS_PROVIDERS", bool(self.sms.providers)),
-            )
-            if not configured
-        ]
+        plugins = [p for p in channel_plugins() if p.channel in self.channels]
+        unset = (p.unconfigured(self.channels[p.channel]) for p in plugins)
+        missing = [name for name in unset if name is not None]
         if self.uses_shared_state and missing and self.delivery.mode != "outbox":
             return [
                 f"{' and '.join(missing)} not set while MONGODB_URI or KAFKA_BOOTSTRAP_SERVERS "
                 "is: set them, or set DELIVERY=outbox to write those codes to OUTBOX_DIR on purpose"
             ]
         return []
+
+
+SECTIONS = [
+    "Codes", "Keys and test codes", "HTTP", "Abuse caps", "Storage and templates",
+    "Messages and delivery", "Kafka", "Logs, metrics and traces",
+]  # fmt: skip
+
+
+def variables() -> list[tuple[str, FieldInfo]]:
+    """(section, field) of every variable of the service and of its own channels, by section."""
+    own_channels = (p.settings.variables() for p in channel_plugins() if own(p))
+    found = [*Settings.variables(), *(v for branch in own_channels for v in branch)]
+    return sorted(found, key=lambda v: SECTIONS.index(v[0]))
 
 
 def documentation() -> str:
@@ -515,7 +514,7 @@ def documentation() -> str:
         "`otp config docs > docs/configuration.md`; a test fails while the two differ.",
     ]
     sections: dict[str, list[str]] = {}
-    for title, field in Settings.variables():
+    for title, field in variables():
         all_names = names(field)
         aliases = f" ({', '.join(f'`{n}`' for n in all_names[1:])})" if all_names[1:] else ""
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}

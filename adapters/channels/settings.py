@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from adapters.channels.failover import RetryPolicy
 from adapters.channels.sms_http import TwilioConfig, WebhookConfig
 from adapters.channels.smtp import SmtpConfig
+from adapters.recipients import DENIED_BY_DEFAULT, KINDS
 from adapters.settings import (
     AtLeastOne,
     Branch,
@@ -16,14 +17,18 @@ from adapters.settings import (
     LowerWords,
     Seconds,
     Upper,
+    UpperWords,
     Wait,
     aka,
     branch_config,
+    section,
     shown,
 )
 
 _RETRY = RetryPolicy()
 TITLE = "Messages and delivery"
+# Listed with the other abuse caps in the configuration reference.
+ABUSE = section("Abuse caps")
 
 
 class DeliverySettings(Branch):
@@ -81,12 +86,36 @@ class SmsSettings(Branch):
         (), json_schema_extra=shown("unset: SMS go to the outbox")
     )
     """`twilio`, `webhook`, comma-separated in failover order"""
+    allowed_countries: Annotated[tuple[str, ...], UpperWords] = Field(
+        (), json_schema_extra={**shown("all"), **ABUSE}
+    )
+    """ISO 3166 codes SMS may go to, e.g. `RO,MD`"""
+    denied_number_types: Annotated[tuple[str, ...], LowerWords] = Field(
+        DENIED_BY_DEFAULT, json_schema_extra=ABUSE
+    )
+    """number types SMS never go to (`fixed_line`, `mobile`, `fixed_line_or_mobile`, `voip`,
+    `personal_number`, `pager`, `uan`, `voicemail` too)"""
     twilio: TwilioConfig | None = None
     webhook: WebhookConfig | None = None
     max_segments: AtLeastOne = 3
     """longer texts are refused before sending"""
     http_timeout_seconds: Seconds = 10.0
     """HTTP timeout towards SMS providers"""
+
+    @field_validator("allowed_countries")
+    @classmethod
+    def _countries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(len(c) != 2 or not c.isalpha() for c in value):
+            raise ValueError("lists ISO 3166 codes such as RO,DE,FR")
+        return value
+
+    @field_validator("denied_number_types")
+    @classmethod
+    def _kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(KINDS))
+        if unknown:
+            raise ValueError(f"names unknown kinds {unknown}; use {', '.join(KINDS)}")
+        return value
 
     @field_validator("providers")
     @classmethod

@@ -30,7 +30,7 @@ def test_the_bundled_templates_exist_for_both_channels_in_two_languages() -> Non
 def test_every_bundled_template_renders_the_code(name: str, language: str) -> None:
     template = asyncio.run(BUNDLED.find(name, language))
     assert template is not None
-    assert template.channel is (Channel.MAIL if name == "otp-mail" else Channel.SMS)
+    assert template.channel == (Channel.MAIL if name == "otp-mail" else Channel.SMS)
     template.check_parameters({"otpValue": "482913"})
     message = JinjaTemplateRenderer().render(template, {"otpValue": "482913", "validMinutes": 10})
     assert "482913" in message.text

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from domain.channel import Channel
 from domain.policy import OtpPolicy
 from entrypoints.settings import Settings, SettingsError
 
@@ -63,7 +64,7 @@ def test_smtp_settings_accept_the_simplejavamail_names_and_hide_the_password() -
             "SMTP_SECURITY": "tls",
         }
     )
-    smtp = settings.mail.smtp
+    smtp = settings.channels[Channel.MAIL].smtp
     assert smtp is not None
     assert (smtp.host, smtp.server_port, smtp.username) == ("mail.bank.example", 465, "otp")
     assert "very-secret-password" not in repr(settings)
@@ -96,7 +97,7 @@ def test_sms_providers_keep_their_failover_order_and_hide_tokens() -> None:
             "TWILIO_FROM": "+40700000000",
         }
     )
-    assert settings.sms.providers == ("webhook", "twilio")
+    assert settings.channels[Channel.SMS].providers == ("webhook", "twilio")
     assert "hook-token-secret" not in repr(settings)
     assert "twilio-token-secret" not in repr(settings)
 
