@@ -66,8 +66,8 @@ def channel_plugins() -> tuple[ChannelPlugin, ...]:
         plugin = entry.load()
         if not isinstance(plugin, ChannelPlugin):
             raise TypeError(f"the entry point {entry.name} of {GROUP} is not a channel plug-in")
-        other = found.setdefault(plugin.channel, plugin)
-        if other is not plugin and type(other) is not type(plugin):
+        # The same entry point may be listed twice (an editable install); two objects may not.
+        if found.setdefault(plugin.channel, plugin) is not plugin:
             raise TypeError(f"two plug-ins deliver the channel {plugin.channel.value}")
     return tuple(found[channel] for channel in sorted(found, key=lambda c: c.value))
 

@@ -126,14 +126,15 @@ class Branch(BaseSettings):
         given = {k: v for k, v in env.items() if k.isupper() and v.strip()}
         problems: list[str] = []
         nested: dict[str, Any] = {}
-        for name, (branch, optional) in cls.branches().items():
+        branches = cls.branches()
+        for name, (branch, optional) in branches.items():
             off = optional and not branch.wanted(given)
             try:
                 read = branch.read(given, only_check=off or only_check)
                 nested[name] = None if off else read
             except SettingsError as exc:
                 problems += exc.problems
-        named = {n for name in cls.branches() for n in [name, *names(cls.model_fields[name])]}
+        named = {n for name in branches for n in [name, *names(cls.model_fields[name])]}
         values: dict[str, Any] = {k: v for k, v in given.items() if k not in named} | nested
         values |= given_too
         made: Self | None = None
@@ -165,8 +166,9 @@ class Branch(BaseSettings):
     @classmethod
     def variables(cls) -> Iterator[tuple[str, FieldInfo]]:
         """(section title, field) for every variable of this branch and those inside it."""
+        branches = cls.branches()
         for name, field in cls.model_fields.items():
-            inner = cls.branches().get(name)
+            inner = branches.get(name)
             if field.exclude:
                 continue  # not a variable (given as it is, e.g. the channels' branches)
             if inner is not None:

@@ -198,8 +198,10 @@ class KafkaSettings(Branch):
 
     def client_config(self) -> dict[str, str]:
         """What every Kafka client of the service is given: the brokers and how to reach them."""
-        config = {"bootstrap.servers": self.bootstrap_servers, "security.protocol": "PLAINTEXT"}
-        config["security.protocol"] = self.security_protocol
+        config = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+        }
         username, password = self._sasl_user()
         if self.security_protocol.startswith("SASL") and username and password:
             config.update(
