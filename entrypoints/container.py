@@ -28,11 +28,13 @@ from adapters.codes import (
     SecretsCodeGenerator,
     TestCodesFor,
 )
+from adapters.codes_settings import KeySettings, PolicySettings, TestCodes
 from adapters.hash_key import load_or_create_key
 from adapters.kafka.admin import ensure_topics
 from adapters.kafka.events import KafkaEventPublisher
 from adapters.kafka.publisher import kafka_publisher
 from adapters.kafka.settings import KafkaSettings
+from adapters.limit_settings import LimitSettings
 from adapters.mongo.client import Document, connect, database, ensure_indexes
 from adapters.mongo.otp_repository import MongoOtpRepository
 from adapters.mongo.processed_requests import MongoProcessedRequests
@@ -51,6 +53,7 @@ from adapters.repositories.sqlite_counters import SqliteSendCounters
 from adapters.repositories.sqlite_processed import SqliteProcessedRequests
 from adapters.store_settings import StoreSettings
 from adapters.telemetry import open_telemetry
+from adapters.telemetry_settings import TelemetrySettings
 from adapters.templates.file_store import FileTemplateStore
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
 from application.events import LifecycleEvents
@@ -68,14 +71,7 @@ from application.use_cases.unlock_account import UnlockAccount
 from application.use_cases.validate_otp import ValidateOtp
 from entrypoints.kafka.worker import KafkaWorker
 from entrypoints.services import Services
-from entrypoints.settings import (
-    KeySettings,
-    LimitSettings,
-    PolicySettings,
-    Settings,
-    TelemetrySettings,
-    TestCodes,
-)  # fmt: skip
+from entrypoints.settings import Settings
 
 log = structlog.get_logger(__name__)
 
