@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar
 
 from pydantic import Field, model_validator
 
@@ -16,6 +16,12 @@ from adapters.templates.file_store import BUNDLED_TEMPLATES
 class StoreSettings(Branch):
     title: ClassVar[str] = "Storage and templates"
 
+    store: Annotated[str | None, Lower] = Field(
+        None, json_schema_extra=shown("`mongo` when `MONGODB_URI` is set, else `sqlite`")
+    )
+    """where codes, kept replies and send counters live: an installed store plug-in — `sqlite`,
+    `mongo`, `memory` (one process, nothing kept across a restart: for trying the service), or a
+    team's own ([extending.md](extending.md))"""
     sqlite_path: Path = Path("var/otp.sqlite3")
     """the embedded default's store"""
     outbox_dir: Path = Path("var/outbox")
@@ -27,15 +33,15 @@ class StoreSettings(Branch):
         ),
     )
     """template folder, see [templates.md](templates.md)"""
-    template_store: Annotated[Literal["files", "mongo"] | None, Lower] = Field(
+    template_store: Annotated[str | None, Lower] = Field(
         None,
         json_schema_extra=shown(
             "`files` (`mongo` when `MONGODB_URI` is set and `TEMPLATES_DIR` is not set or does "
             "not exist)"
         ),
     )
-    """where templates come from: `files` (`TEMPLATES_DIR`) or `mongo` (the `templates`
-    collection; needs `MONGODB_URI`)"""
+    """where templates come from: `files` (`TEMPLATES_DIR`), or the store when it keeps templates
+    too (`mongo`: the `templates` collection)"""
     mongodb_uri: str | None = Field(
         None,
         repr=False,
@@ -56,15 +62,16 @@ class StoreSettings(Branch):
     the service creates)"""
 
     @model_validator(mode="after")
-    def _mongo_templates(self) -> StoreSettings:
-        if self.template_store == "mongo" and self.mongodb_uri is None:
-            raise ValueError("TEMPLATE_STORE=mongo needs MONGODB_URI")
+    def _mongo(self) -> StoreSettings:
+        for name, value in (("STORE", self.store), ("TEMPLATE_STORE", self.template_store)):
+            if value == "mongo" and self.mongodb_uri is None:
+                raise ValueError(f"{name}=mongo needs MONGODB_URI")
         return self
 
     @property
     def kind(self) -> str:
-        """Where codes and replies are kept."""
-        return "mongo" if self.mongodb_uri else "sqlite"
+        """Where codes and replies are kept: the name of a store plug-in."""
+        return self.store or ("mongo" if self.mongodb_uri else "sqlite")
 
     @property
     def templates(self) -> str:
@@ -74,7 +81,7 @@ class StoreSettings(Branch):
         if self.template_store is not None:
             return self.template_store
         named = self.templates_dir is not None and self.templates_dir.is_dir()
-        return "mongo" if self.mongodb_uri and not named else "files"
+        return "mongo" if self.kind == "mongo" and not named else "files"
 
     @property
     def processed_ttl(self) -> timedelta:

@@ -36,7 +36,13 @@ from entrypoints.http.app import create_app
 from entrypoints.http.server import with_header_timeout
 from entrypoints.logging import configure_logging
 from entrypoints.runtime import Supervisor, running_container, serving
-from entrypoints.settings import Settings, SettingsError, documentation, exposure_problems
+from entrypoints.settings import (
+    Settings,
+    SettingsError,
+    documentation,
+    exposure_problems,
+    kafka_example,
+)
 from entrypoints.workers import reuse_port_socket, run_workers
 
 log = structlog.get_logger(__name__)
@@ -284,11 +290,14 @@ def show(name: str, language: str | None) -> None:
     help="Template folder to load (default: TEMPLATES_DIR).",
 )
 def import_templates(source: Path | None) -> None:
-    """Load a template folder into the MongoDB template store (needs MONGODB_URI)."""
+    """Load a template folder into the store (needs one that keeps templates: MONGODB_URI)."""
 
     settings = _settings()
-    if settings.store.mongodb_uri is None:
-        raise click.UsageError("templates import writes to MongoDB: set MONGODB_URI")
+    if not settings.store_keeps_templates:
+        raise click.UsageError(
+            "templates import writes to the store, and this one keeps no templates: set "
+            "MONGODB_URI (or STORE to a store that keeps templates)"
+        )
     if source is not None:
         settings = settings.model_copy(
             update={"store": settings.store.model_copy(update={"templates_dir": source})}
@@ -342,7 +351,7 @@ def contract(kind: str) -> None:
     from entrypoints.http import openapi
     from entrypoints.kafka import asyncapi
 
-    document = openapi.document() if kind == "openapi" else asyncapi.document()
+    document = openapi.document() if kind == "openapi" else asyncapi.document(kafka_example())
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 

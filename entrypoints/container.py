@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import structlog
 from dependency_injector import containers, providers
-from pymongo.asynchronous.database import AsyncDatabase
 
 from adapters.channels.failover import FailoverChannel
 from adapters.channels.kafka_forward import KafkaForwardProvider
@@ -35,11 +34,6 @@ from adapters.kafka.events import KafkaEventPublisher
 from adapters.kafka.publisher import kafka_publisher
 from adapters.kafka.settings import KafkaSettings
 from adapters.limit_settings import LimitSettings
-from adapters.mongo.client import Document, connect, database, ensure_indexes
-from adapters.mongo.otp_repository import MongoOtpRepository
-from adapters.mongo.processed_requests import MongoProcessedRequests
-from adapters.mongo.send_counters import MongoSendCounters
-from adapters.mongo.template_store import MongoTemplateStore
 from adapters.plugins import (
     ChannelContext,
     channel_plugins,
@@ -48,10 +42,8 @@ from adapters.plugins import (
     recipient_rules,
 )  # fmt: skip
 from adapters.recipients import ChannelRecipients
-from adapters.repositories.sqlite import SqliteFile, SqliteOtpRepository, open_sqlite
-from adapters.repositories.sqlite_counters import SqliteSendCounters
-from adapters.repositories.sqlite_processed import SqliteProcessedRequests
 from adapters.store_settings import StoreSettings
+from adapters.stores import Stores, open_stores
 from adapters.telemetry import open_telemetry
 from adapters.telemetry_settings import TelemetrySettings
 from adapters.templates.file_store import FileTemplateStore
@@ -59,6 +51,7 @@ from adapters.templates.jinja_renderer import JinjaTemplateRenderer
 from application.events import LifecycleEvents
 from application.idempotency import IdempotentReplies
 from application.limits import SendLimits
+from application.ports import TemplateStore
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.purge_expired import PurgeExpired
 from application.use_cases.templates import (
@@ -72,6 +65,7 @@ from application.use_cases.validate_otp import ValidateOtp
 from entrypoints.kafka.worker import KafkaWorker
 from entrypoints.services import Services
 from entrypoints.settings import Settings
+from entrypoints.version import package_version
 
 log = structlog.get_logger(__name__)
 
@@ -142,24 +136,13 @@ def forward_topic(kafka: KafkaSettings | None) -> str:
     return _required(kafka, "Kafka (KAFKA_BOOTSTRAP_SERVERS)").notification_external_out
 
 
-async def sqlite_connection(path: Path) -> AsyncIterator[SqliteFile]:
-    connection = await open_sqlite(path)
-    try:
-        yield connection
-    finally:
-        await connection.close()
+def kept_templates(stores: Stores) -> TemplateStore:
+    """The store's templates (TEMPLATE_STORE set to a store that keeps them)."""
+    return _required(stores.templates, "a store that keeps templates (TEMPLATE_STORE)")
 
 
-async def mongo_database(store: StoreSettings) -> AsyncIterator[AsyncDatabase[Document]]:
-    client = connect(
-        _required(store.mongodb_uri, "MongoDB (MONGODB_URI)"), store.mongodb_timeout_ms
-    )
-    try:
-        db = database(client, store.mongodb_database)
-        await ensure_indexes(db)
-        yield db
-    finally:
-        await client.close()
+def templates_kind(store: StoreSettings) -> str:
+    return "files" if store.templates == "files" else "store"
 
 
 class Gateways(containers.DeclarativeContainer):
@@ -168,8 +151,9 @@ class Gateways(containers.DeclarativeContainer):
     store = providers.Dependency(instance_of=StoreSettings)
     kafka = providers.Dependency(instance_of=object)  # KafkaSettings, or None without brokers
 
-    sqlite = providers.Resource(sqlite_connection, store.provided.sqlite_path)
-    mongo = providers.Resource(mongo_database, store)
+    # Codes, kept replies and counters: the store plug-in STORE names.
+    stores_settings = providers.Dependency(instance_of=dict)
+    stores = providers.Resource(open_stores, store, stores_settings)
     kafka_publisher = providers.Resource(
         kafka_publisher, providers.Callable(kafka_producer_config, kafka)
     )
@@ -187,9 +171,10 @@ class Adapters(containers.DeclarativeContainer):
     telemetry_settings = providers.Dependency(instance_of=TelemetrySettings)
     gateways = providers.DependenciesContainer()
 
-    storage = store.provided.kind
     # Metrics and spans of this process (tests override it with an in-memory span exporter).
-    telemetry = providers.Resource(open_telemetry, telemetry_settings.provided.otlp_traces)
+    telemetry = providers.Resource(
+        open_telemetry, telemetry_settings.provided.otlp_traces, providers.Callable(package_version)
+    )
     clock = providers.Singleton(SystemClock)
     chance = providers.Singleton(SystemChance)
     hasher = providers.Singleton(build_hasher, keys.provided.keys, keys.provided.hash_key_file)
@@ -213,30 +198,18 @@ class Adapters(containers.DeclarativeContainer):
     plugins = providers.Callable(channel_plugins)
     recipient_rules = providers.Callable(recipient_rules, plugins, channel_settings)
     recipients = providers.Singleton(ChannelRecipients, recipient_rules)
-    repository = providers.Selector(
-        storage,
-        sqlite=providers.Singleton(SqliteOtpRepository, gateways.sqlite),
-        mongo=providers.Singleton(MongoOtpRepository, gateways.mongo),
-    )
-    processed = providers.Selector(
-        storage,
-        sqlite=providers.Singleton(SqliteProcessedRequests, gateways.sqlite),
-        mongo=providers.Singleton(MongoProcessedRequests, gateways.mongo),
-    )
-    counters = providers.Selector(
-        storage,
-        sqlite=providers.Singleton(SqliteSendCounters, gateways.sqlite),
-        mongo=providers.Singleton(MongoSendCounters, gateways.mongo),
-    )
+    repository = gateways.stores.provided.repository
+    processed = gateways.stores.provided.processed
+    counters = gateways.stores.provided.counters
     limits = providers.Singleton(SendLimits, counters, pseudonyms, limit_settings.provided.caps)
     file_templates = providers.Singleton(FileTemplateStore, store.provided.templates_folder)
     # A template folder other than TEMPLATES_DIR (templates export --to DIR).
     folder_templates = providers.Factory(FileTemplateStore)
-    mongo_templates = providers.Singleton(MongoTemplateStore, gateways.mongo)
+    store_templates = providers.Callable(kept_templates, gateways.stores)
     templates = providers.Selector(
-        store.provided.templates,
+        providers.Callable(templates_kind, store),
         files=file_templates,
-        mongo=mongo_templates,
+        store=store_templates,
     )
     renderer = providers.Singleton(JinjaTemplateRenderer)
     retry = delivery_settings.provided.retry
@@ -320,7 +293,7 @@ class UseCases(containers.DeclarativeContainer):
         default_language=codes.provided.default_language,
     )
     import_templates = providers.Factory(
-        CopyTemplates, source=adapters.file_templates, target=adapters.mongo_templates
+        CopyTemplates, source=adapters.file_templates, target=adapters.store_templates
     )
     export_templates = providers.Factory(CopyTemplates, source=adapters.templates)
     idempotent_replies = providers.Singleton(
@@ -409,7 +382,12 @@ class Container(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     kafka = settings.provided.kafka
-    gateways = providers.Container(Gateways, store=settings.provided.store, kafka=kafka)
+    gateways = providers.Container(
+        Gateways,
+        store=settings.provided.store,
+        stores_settings=settings.provided.stores,
+        kafka=kafka,
+    )
     adapters = providers.Container(
         Adapters,
         codes_settings=settings.provided.codes,

@@ -17,7 +17,7 @@ from adapters.channels.settings import DeliverySettings
 from adapters.codes_settings import KeySettings, PolicySettings, TestCodes
 from adapters.kafka.settings import KafkaSettings
 from adapters.limit_settings import LimitSettings
-from adapters.plugins import channel_plugins, own
+from adapters.plugins import ChannelPlugin, channel_plugins, own
 from adapters.settings import (
     AtLeastOne,
     Branch,
@@ -28,6 +28,7 @@ from adapters.settings import (
     shown,
 )
 from adapters.store_settings import StoreSettings
+from adapters.stores import StorePlugin, store_plugins, store_problems
 from adapters.telemetry_settings import TelemetrySettings
 from domain.channel import Channel
 
@@ -127,19 +128,29 @@ class Settings(Branch):
     telemetry: TelemetrySettings
     # Each channel plug-in's own branch (MAIL's, SMS's, a team's), by channel.
     channels: dict[Channel, Any] = Field(default_factory=dict, exclude=True)
+    # Each store plug-in's own branch, by name.
+    stores: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """The settings of ``env`` (os.environ, or a test's own mapping), with every channel
         plug-in's branch; all problems at once."""
-        problems, channels = [], {}
-        for plugin in channel_plugins():
-            try:
-                channels[plugin.channel] = plugin.settings.read(env)
-            except SettingsError as exc:
-                problems += exc.problems
+        problems: list[str] = []
+
+        def branches(plugins: Mapping[Any, ChannelPlugin | StorePlugin]) -> dict[Any, Any]:
+            read = {}
+            for key, plugin in plugins.items():
+                try:
+                    read[key] = plugin.settings.read(env)
+                except SettingsError as exc:
+                    problems.extend(exc.problems)
+            return read
+
+        channels = branches({plugin.channel: plugin for plugin in channel_plugins()})
+        stores = branches(store_plugins())
         try:
-            settings = cls.read(env, given_too={"channels": channels})
+            settings = cls.read(env, given_too={"channels": channels, "stores": stores})
+            problems += store_problems(settings.store)
         except SettingsError as exc:
             problems += exc.problems
         if problems:
@@ -154,7 +165,14 @@ class Settings(Branch):
     @property
     def uses_shared_state(self) -> bool:
         """True when several processes may share codes: then the hash key must be shared too."""
-        return self.store.mongodb_uri is not None or self.kafka is not None
+        plugin = store_plugins().get(self.store.kind)
+        return (plugin is not None and plugin.shared) or self.kafka is not None
+
+    @property
+    def store_keeps_templates(self) -> bool:
+        """Whether the store (STORE) can hold templates too (``otp templates import``)."""
+        plugin = store_plugins().get(self.store.kind)
+        return plugin is not None and plugin.keeps_templates
 
     @model_validator(mode="after")
     def _together(self) -> Settings:
@@ -198,6 +216,11 @@ class Settings(Branch):
                 "is: set them, or set DELIVERY=outbox to write those codes to OUTBOX_DIR on purpose"
             ]
         return []
+
+
+def kafka_example() -> KafkaSettings:
+    """The Kafka settings the AsyncAPI document shows: the defaults, on a broker named broker."""
+    return KafkaSettings.defaults("broker:9092")
 
 
 SECTIONS = [

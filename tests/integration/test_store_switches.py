@@ -8,24 +8,40 @@ from typing import Any
 
 import pytest
 from pymongo import MongoClient
+from starlette.testclient import TestClient
 
 from adapters.mongo.otp_repository import MongoOtpRepository
 from adapters.mongo.template_store import MongoTemplateStore
+from adapters.repositories.memory import InMemoryOtpRepository
 from adapters.repositories.sqlite import SqliteOtpRepository
 from adapters.templates.file_store import BUNDLED_TEMPLATES, FileTemplateStore
 from entrypoints.container import resolve
-from entrypoints.runtime import running_container
+from entrypoints.http.app import create_app
+from entrypoints.runtime import running_container, running_services
 from entrypoints.settings import Settings
 from tests.integration.servers import fresh_database_name, mongo_uri
+from tests.outbox import newest_code
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+MAIL = {
+    "templateName": "otp-mail",
+    "channel": "MAIL",
+    "recipient": "a@example.com",
+    "clientId": "c1",
+}
+
+
 def wired(env: dict[str, str]) -> tuple[Any, Any]:
+    return wired_settings(Settings.from_env(env))
+
+
+def wired_settings(settings: Settings) -> tuple[Any, Any]:
     async def resolve_both() -> tuple[Any, Any]:
-        async with running_container(Settings.from_env(env)) as container:
+        async with running_container(settings) as container:
             return (
                 await resolve(container.adapters.repository),
                 await resolve(container.adapters.templates),
@@ -72,4 +88,27 @@ def test_codes_in_mongodb_with_templates_where_the_setting_says(
             client.drop_database(database)
     assert isinstance(repository, MongoOtpRepository)
     assert isinstance(templates, expected)
+    assert not (tmp_path / "must-not-exist.sqlite3").exists()
+
+
+def test_the_store_is_the_plug_in_store_names(tmp_path: Path) -> None:
+    """STORE picks an installed store plug-in: the in-memory one keeps codes in the process,
+    writes no file, and a code generated over HTTP validates once."""
+    settings = Settings.from_env(
+        {
+            "STORE": "memory",
+            "SQLITE_PATH": str(tmp_path / "must-not-exist.sqlite3"),
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
+            "TEMPLATES_DIR": str(BUNDLED_TEMPLATES),
+            "OTP_HASH_KEY_FILE": str(tmp_path / "key"),
+        }
+    )
+    repository, _ = wired_settings(settings)
+    assert isinstance(repository, InMemoryOtpRepository)
+    with TestClient(create_app(lambda: running_services(settings))) as client:
+        sent = client.post("/v1/otp/generate", json=MAIL).json()
+        assert sent["otpSent"] is True
+        body = {"clientId": "c1", "channel": "MAIL", "otp": newest_code(tmp_path / "outbox")}
+        assert client.post("/v1/otp/validate", json=body).json()["otpValid"] is True
+        assert client.post("/v1/otp/validate", json=body).json()["errorCode"] == "OTP_NOT_FOUND"
     assert not (tmp_path / "must-not-exist.sqlite3").exists()

@@ -119,8 +119,16 @@ def test_the_embedded_default_keeps_templates_in_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("env", "says"),
     [
-        ({"TEMPLATE_STORE": "redis"}, "TEMPLATE_STORE must be one of files or mongo"),
+        ({"TEMPLATE_STORE": "redis"}, "TEMPLATE_STORE must be files, or the store"),
         ({"TEMPLATE_STORE": "mongo"}, "TEMPLATE_STORE=mongo needs MONGODB_URI"),
+        (
+            {"STORE": "postgres"},
+            r"STORE names no installed store \(installed: memory, mongo, sqlite\)",
+        ),
+        (
+            {"STORE": "memory", "TEMPLATE_STORE": "memory"},
+            "TEMPLATE_STORE must be files, or the store",
+        ),
     ],
 )
 def test_a_template_store_that_cannot_be_used_is_refused(env: dict[str, str], says: str) -> None:

@@ -58,7 +58,7 @@ def test_copy_puts_every_language_of_every_template_into_the_target() -> None:
     harness, target = _harness(), InMemoryTemplateStore()
     adapters = harness.adapters
     adapters.file_templates.override(providers.Object(harness.templates))
-    adapters.mongo_templates.override(providers.Object(target))
+    adapters.store_templates.override(providers.Object(target))
     copied = asyncio.run(harness.use_cases.import_templates().execute())
     assert len(copied) == 4
     assert asyncio.run(target.find("otp-mail", "ro")) == MAIL_TEMPLATE_RO
