@@ -8,11 +8,9 @@ recipient or anything else a caller chooses.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
-from importlib import metadata
 from typing import Any
 
 import attrs
@@ -118,6 +116,19 @@ class Telemetry:
         ) as current:
             yield current
 
+    # The W3C trace context, for the entrypoints that receive and answer requests.
+    @staticmethod
+    def carrier(headers: Iterable[tuple[str, str | bytes | None]]) -> dict[str, str]:
+        return trace_carrier(headers)
+
+    @staticmethod
+    def inject(carrier: MutableMapping[str, str]) -> None:
+        inject_trace(carrier)
+
+    @staticmethod
+    def trace_id() -> str | None:
+        return current_trace_id()
+
     def kafka_statistics(self, raw: str) -> None:
         """librdkafka's statistics (``statistics.interval.ms``): the consumer lag per partition."""
         try:
@@ -157,19 +168,10 @@ def otlp_exporter() -> SpanExporter:
     return OTLPSpanExporter()
 
 
-@functools.cache
-def package_version() -> str:
-    """The installed package's version: ``otp --version``, /healthz and the OpenAPI document."""
-    try:
-        return metadata.version("otp-service")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
-def open_telemetry(export: bool) -> Iterator[Telemetry]:
+def open_telemetry(export: bool, version: str) -> Iterator[Telemetry]:
     """The container's resource: spans still being exported are flushed at shutdown."""
     telemetry = Telemetry.create(
-        version=package_version(),
+        version=version,
         processor=BatchSpanProcessor(otlp_exporter()) if export else None,
     )
     try:

@@ -4,10 +4,10 @@ the container wires them (``Runtime.services``)."""
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import attrs
 
-from adapters.telemetry import Telemetry
 from application.events import LifecycleEvents
 from application.idempotency import IdempotentReplies
 from application.ports import OtpRepository, TemplateStore
@@ -15,6 +15,9 @@ from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.purge_expired import PurgeExpired
 from application.use_cases.validate_otp import ValidateOtp
 from entrypoints.kafka.worker import KafkaWorker
+
+if TYPE_CHECKING:
+    from adapters.telemetry import Telemetry
 
 
 @attrs.frozen

@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.telemetry import current_trace_id, inject_trace, package_version, trace_carrier
 from application.use_cases.purge_expired import PurgeExpired
 from domain.errors import (
     DependencyUnavailable,
@@ -36,6 +35,7 @@ from entrypoints.logging import loggable
 from entrypoints.runtime import Supervisor
 from entrypoints.services import Services
 from entrypoints.settings import ApiKey
+from entrypoints.version import package_version
 
 log = structlog.get_logger(__name__)
 
@@ -181,16 +181,16 @@ class HttpApi:
             ),
             telemetry.span(
                 f"otp.{operation}",
-                trace_carrier(request.headers.items()),
+                telemetry.carrier(request.headers.items()),
                 kind=SpanKind.SERVER,
                 attributes={"http.request.method": "POST", "url.path": request.scope["path"]},
             ) as span,
         ):
-            structlog.contextvars.bind_contextvars(trace_id=current_trace_id())
+            structlog.contextvars.bind_contextvars(trace_id=telemetry.trace_id())
             response = await self._authorised(request, current, run, operation, flag)
             span.set_attribute("http.response.status_code", response.status_code)
             carrier: dict[str, str] = {}
-            inject_trace(carrier)
+            telemetry.inject(carrier)
             response.headers.update(carrier)
             elapsed = time.perf_counter() - started
             telemetry.request_seconds.labels("http", operation).observe(elapsed)

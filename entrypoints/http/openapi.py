@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.telemetry import package_version
 from entrypoints.schemas import body_schemas
+from entrypoints.version import package_version
 
 
 def _responses(reply: str) -> dict[str, Any]:

@@ -7,14 +7,15 @@ schemas with the OpenAPI document (entrypoints/schemas.py).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from adapters.kafka.settings import KafkaSettings
-from adapters.telemetry import package_version
 from application.events import EventType
 from entrypoints.schemas import body_schemas
+from entrypoints.version import package_version
 
-_DEFAULTS = KafkaSettings.defaults("broker:9092")
+if TYPE_CHECKING:
+    from adapters.kafka.settings import KafkaSettings
+
 
 _ENGINE_HEADERS = {
     "type": "object",
@@ -122,7 +123,7 @@ def _operation(action: str, channel: str, message: str, summary: str) -> dict[st
     }
 
 
-def document(kafka: KafkaSettings = _DEFAULTS) -> dict[str, Any]:
+def document(kafka: KafkaSettings) -> dict[str, Any]:
     schemas = body_schemas()
     return {
         "asyncapi": "3.0.0",

@@ -19,7 +19,7 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import structlog
@@ -28,8 +28,6 @@ from confluent_kafka import TopicPartition as KafkaTopicPartition
 from confluent_kafka.admin import AdminClient
 from opentelemetry.trace import SpanKind
 
-from adapters.kafka.settings import KafkaSettings
-from adapters.telemetry import Telemetry, current_trace_id, trace_carrier
 from application.events import LifecycleEvents
 from application.idempotency import IdempotentReplies
 from application.ports import MessagePublisher
@@ -51,6 +49,10 @@ from entrypoints.kafka.records import (
 )
 from entrypoints.kafka.throttle import ThrottledLog
 from entrypoints.logging import loggable
+
+if TYPE_CHECKING:
+    from adapters.kafka.settings import KafkaSettings
+    from adapters.telemetry import Telemetry
 
 log = structlog.get_logger(__name__)
 # librdkafka's log lines, handed to the standard library's logging (entrypoints/logging.py).
@@ -94,13 +96,13 @@ class KafkaWorker:
         validate: ValidateOtp,
         replies: IdempotentReplies,
         publisher: MessagePublisher,
+        telemetry: Telemetry,
         grace_seconds: float = 30.0,
-        telemetry: Telemetry | None = None,
         events: LifecycleEvents | None = None,
     ) -> None:
         self._events = events
         self._settings = settings
-        self._telemetry = telemetry or Telemetry.create(processes=False)
+        self._telemetry = telemetry
         self._generate = generate
         self._validate = validate
         self._replies = replies
@@ -392,7 +394,7 @@ class KafkaWorker:
         )
         with self._telemetry.span(
             f"otp.{route.kind}",
-            trace_carrier(headers),
+            self._telemetry.carrier(headers),
             kind=SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "kafka",
@@ -401,7 +403,7 @@ class KafkaWorker:
                 "messaging.destination.partition.id": str(record.partition()),
             },
         ) as span:
-            structlog.contextvars.bind_contextvars(trace_id=current_trace_id())
+            structlog.contextvars.bind_contextvars(trace_id=self._telemetry.trace_id())
             outcome = await self._reply(record, prepared, route, headers, rid)
             span.set_attribute("otp.outcome", outcome)
         elapsed = time.perf_counter() - started

@@ -19,7 +19,7 @@ from entrypoints.http import openapi
 from entrypoints.http.app import create_app
 from entrypoints.kafka import asyncapi
 from entrypoints.runtime import running_services
-from entrypoints.settings import Settings
+from entrypoints.settings import Settings, kafka_example
 from tests.integration.kafka import body, produce, read
 from tests.kafka_rig import WorkerRig
 from tests.outbox import newest_code
@@ -41,7 +41,7 @@ def _schema(document: dict[str, Any], name: str) -> dict[str, Any]:
 def test_the_checked_in_documents_are_what_the_service_serves() -> None:
     # `otp contract openapi > docs/openapi.json` (and asyncapi) after a change.
     assert _checked_in("openapi.json") == openapi.document()
-    assert _checked_in("asyncapi.json") == asyncapi.document()
+    assert _checked_in("asyncapi.json") == asyncapi.document(kafka_example())
 
 
 def test_the_openapi_document_is_valid_openapi_3_1() -> None:
@@ -133,5 +133,5 @@ def test_real_kafka_replies_and_dead_letters_match_the_asyncapi_document(rig: Wo
     jsonschema.validate(dead_headers, _schema(document, "DeadLetterHeaders"))
     assert (
         document["channels"]["deadLetter"]["address"]
-        == asyncapi.document()["channels"]["deadLetter"]["address"]
+        == asyncapi.document(kafka_example())["channels"]["deadLetter"]["address"]
     )
