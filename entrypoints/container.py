@@ -30,9 +30,11 @@ from adapters.codes import (
 from adapters.codes_settings import KeySettings, PolicySettings, TestCodes
 from adapters.hash_key import load_or_create_key
 from adapters.kafka.admin import ensure_topics
+from adapters.kafka.consumer import KafkaConsumer
 from adapters.kafka.events import KafkaEventPublisher
 from adapters.kafka.publisher import kafka_publisher
 from adapters.kafka.settings import KafkaSettings
+from adapters.kafka.throttle import ThrottledLog
 from adapters.limit_settings import LimitSettings
 from adapters.plugins import (
     ChannelContext,
@@ -351,17 +353,26 @@ class Runtime(containers.DeclarativeContainer):
         telemetry=adapters.telemetry,
         events=use_cases.lifecycle_events,
     )
+    # One line per dependency per interval during an outage, not one per record.
+    throttle = providers.Singleton(ThrottledLog)
     kafka_worker: providers.Provider[KafkaWorker | None] = providers.Selector(
         providers.Callable(kafka_kind, kafka),
         kafka=providers.Singleton(
             KafkaWorker,
             settings=kafka,
+            consumer=providers.Singleton(
+                KafkaConsumer,
+                settings=kafka,
+                telemetry=adapters.telemetry,
+                throttle=throttle,
+                grace_seconds=kafka.provided.shutdown_grace_seconds,
+            ),
             generate=use_cases.generate_otp,
             validate=use_cases.validate_otp,
             replies=use_cases.idempotent_replies,
             publisher=gateways.kafka_publisher,
-            grace_seconds=kafka.provided.shutdown_grace_seconds,
             telemetry=adapters.telemetry,
+            throttle=throttle,
             events=use_cases.lifecycle_events,
         ),
         none=providers.Object(None),

@@ -8,8 +8,9 @@ import json
 import pytest
 import structlog
 
-from entrypoints.kafka.offsets import OffsetTracker
-from entrypoints.kafka.ordering import KeyedSequencer
+from adapters.kafka.offsets import OffsetTracker
+from adapters.kafka.ordering import KeyedSequencer
+from adapters.kafka.throttle import ThrottledLog
 from entrypoints.kafka.records import (
     fit_dead_letter,
     fit_reply,
@@ -17,7 +18,6 @@ from entrypoints.kafka.records import (
     process_instance_id,
     request_id,
 )
-from entrypoints.kafka.throttle import ThrottledLog
 
 TP = ("topic", 0)
 
