@@ -16,7 +16,7 @@ import structlog
 import uvicorn
 from dependency_injector.wiring import Provide, Provider, inject
 
-from application.ports import TemplateWriter
+from application.ports import TemplateStore, TemplateWriter
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.templates import (
     CopyTemplates,
@@ -31,7 +31,6 @@ from application.use_cases.validate_otp import ValidateOtp
 from domain.errors import OtpError
 from domain.template import NotificationTemplate
 from entrypoints import dispatch
-from entrypoints.container import resolve
 from entrypoints.http.app import create_app
 from entrypoints.http.server import with_header_timeout
 from entrypoints.logging import configure_logging
@@ -415,12 +414,9 @@ async def _import_templates(
 async def _export_templates(
     target: Path,
     folder: Callable[[Path], TemplateWriter] = Provider["adapters.folder_templates"],
-    export: Callable[..., CopyTemplates | Awaitable[CopyTemplates]] = Provider[
-        "use_cases.export_templates"
-    ],
+    source: TemplateStore = Provide["adapters.templates"],
 ) -> list[NotificationTemplate]:
-    use_case = await resolve(lambda: export(target=folder(target)))
-    return await use_case.execute()
+    return await CopyTemplates(source=source, target=folder(target)).execute()
 
 
 @inject

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 from collections.abc import AsyncIterator, Callable
 
 import attrs
 import structlog
 
 from application.ports import TemplateStore
-from entrypoints.container import Container, build_container, resolve, runtime_of
+from entrypoints.container import Container, build_container, runtime_of
 from entrypoints.services import Services
 from entrypoints.settings import Settings
 
@@ -52,7 +53,9 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
 
 
 async def _services(container: Container) -> Services:
-    return await resolve(runtime_of(container).services)
+    """The root object the container builds: everything below it is given by the container."""
+    services = runtime_of(container).services()
+    return await services if inspect.isawaitable(services) else services
 
 
 @contextlib.asynccontextmanager
@@ -64,14 +67,12 @@ async def serving(
     async with running_container(settings) as container:
         services = await _services(container)
         await _warn_without_templates(services.templates)
-        if settings.kafka is None:
+        worker = services.worker
+        if settings.kafka is None or worker is None:
             yield services
             return
-        if settings.kafka.create_topics:
-            await runtime_of(container).topics()
-        worker = await resolve(runtime_of(container).kafka_worker)
-        if worker is None:
-            raise RuntimeError("Kafka is configured but the container wired no worker")
+        if settings.kafka.create_topics and services.set_up_topics is not None:
+            await services.set_up_topics()
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop), name="kafka-worker")
 
@@ -83,7 +84,7 @@ async def serving(
 
         task.add_done_callback(ended)
         try:
-            yield attrs.evolve(services, background=task, worker=worker)
+            yield attrs.evolve(services, background=task)
         finally:
             stop.set()
             await asyncio.gather(task, return_exceptions=True)

@@ -4,6 +4,7 @@ the container wires them (``Runtime.services``)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import attrs
@@ -35,6 +36,8 @@ class Services:
     telemetry: Telemetry
     # Lifecycle events, when KAFKA_TOPIC_OTP_EVENTS is set.
     events: LifecycleEvents | None = None
-    # The Kafka consumer, when one runs: the service is not ready once it has stopped.
-    background: asyncio.Task[None] | None = None
+    # The Kafka worker, when brokers are configured, and the set-up of its topics.
     worker: KafkaWorker | None = None
+    set_up_topics: Callable[[], Awaitable[None]] | None = None
+    # The Kafka worker's task, when it runs: the service is not ready once it has stopped.
+    background: asyncio.Task[None] | None = None

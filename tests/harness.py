@@ -4,8 +4,10 @@ tests."""
 from __future__ import annotations
 
 import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from dependency_injector import providers
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -29,6 +31,15 @@ from entrypoints import dispatch
 from entrypoints.container import Container, adapters_of, build_container, use_cases_of
 from entrypoints.settings import Settings
 from tests.fakes import ScriptedCodeGenerator
+
+T = TypeVar("T")
+
+
+async def resolve(provider: Callable[[], T | Awaitable[T]]) -> T:
+    """A provider's value, awaited when an async resource sits among its dependencies."""
+    value = provider()
+    return await value if inspect.isawaitable(value) else value
+
 
 TEST_KEY = b"unit-test-key-0123456789abcdef!!"
 

@@ -9,8 +9,8 @@ from typing import TypeVar
 import pytest
 
 from adapters.kafka.settings import KafkaSettings
-from entrypoints.container import resolve, runtime_of
-from tests.harness import Harness
+from entrypoints.container import runtime_of
+from tests.harness import Harness, resolve
 from tests.integration.kafka import Topics, bootstrap, fresh_topics
 
 T = TypeVar("T")

@@ -24,6 +24,7 @@ from confluent_kafka.admin import AdminClient
 
 from adapters.kafka.offsets import OffsetTracker, TopicPartition
 from adapters.kafka.ordering import KeyedSequencer
+from adapters.kafka.records import header_value, request_id
 from adapters.kafka.settings import KafkaSettings
 from adapters.kafka.throttle import ThrottledLog
 from adapters.telemetry import Telemetry
@@ -67,6 +68,14 @@ class Record:
             value=message.value(),
             headers=[(k, v.encode() if isinstance(v, str) else v) for k, v in pairs],
         )
+
+    @property
+    def request_id(self) -> str:
+        """Stable across redeliveries of this record, distinct for every other record."""
+        return request_id(self.topic, self.partition, self.offset, self.timestamp)
+
+    def header(self, name: str) -> bytes | None:
+        return header_value(self.headers, name)
 
 
 class RecordHandler(Protocol):

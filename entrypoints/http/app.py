@@ -358,10 +358,11 @@ async def _not_ready(current: Services | None) -> str | None:
     """Why the service cannot take work now, or None; answers within READY_TIMEOUT seconds."""
     if current is None:
         return "starting"
-    if current.background is not None and current.background.done():
-        return "the Kafka consumer stopped"
-    if current.worker is not None and (problem := current.worker.readiness_problem()):
-        return problem
+    if current.background is not None:
+        if current.background.done():
+            return "the Kafka consumer stopped"
+        if current.worker is not None and (problem := current.worker.readiness_problem()):
+            return problem
     try:
         await asyncio.wait_for(current.repository.ping(), READY_TIMEOUT)
         names = await asyncio.wait_for(current.templates.names(), READY_TIMEOUT)

@@ -24,25 +24,20 @@ from opentelemetry.trace import SpanKind
 
 from application.events import LifecycleEvents
 from application.idempotency import IdempotentReplies
-from application.ports import MessagePublisher
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.validate_otp import ValidateOtp
 from domain.errors import DependencyUnavailable, InternalError, InvalidRequest, OtpError
 from entrypoints import dispatch
 from entrypoints.kafka.records import (
-    HeaderList,
-    echoed,
-    fit_dead_letter,
-    fit_reply,
-    header_value,
+    PROCESS_INSTANCE_ID,
     ordering_key,
     process_instance_id,
-    request_id,
 )
 from entrypoints.logging import loggable
 
 if TYPE_CHECKING:
     from adapters.kafka.consumer import KafkaConsumer, Record
+    from adapters.kafka.records import RecordWriter
     from adapters.kafka.settings import KafkaSettings
     from adapters.kafka.throttle import ThrottledLog
     from adapters.telemetry import Telemetry
@@ -80,7 +75,7 @@ class KafkaWorker:
         generate: GenerateOtp,
         validate: ValidateOtp,
         replies: IdempotentReplies,
-        publisher: MessagePublisher,
+        writer: RecordWriter,
         telemetry: Telemetry,
         throttle: ThrottledLog,
         events: LifecycleEvents | None = None,
@@ -90,7 +85,7 @@ class KafkaWorker:
         self._generate = generate
         self._validate = validate
         self._replies = replies
-        self._publisher = publisher
+        self._writer = writer
         self._telemetry = telemetry
         self._throttle = throttle
         self._events = events
@@ -142,22 +137,21 @@ class KafkaWorker:
 
     async def _handle(self, record: Record, prepared: Prepared) -> None:
         route = self._routes[record.topic]
-        headers = record.headers
-        rid = request_id(record.topic, record.partition, record.offset, record.timestamp)
+        rid = record.request_id
         body = prepared.body or {}
         started = time.perf_counter()
         # Every line logged for this record carries its correlation (a task's own context).
         structlog.contextvars.bind_contextvars(
             entrypoint="kafka",
             operation=route.kind,
-            process_instance_id=loggable(process_instance_id(headers)),
+            process_instance_id=loggable(process_instance_id(record.headers)),
             request_id=rid,
             template=loggable(body.get("templateName")),
             channel=loggable(body.get("channel")),
         )
         with self._telemetry.span(
             f"otp.{route.kind}",
-            self._telemetry.carrier(headers),
+            self._telemetry.carrier(record.headers),
             kind=SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "kafka",
@@ -167,7 +161,7 @@ class KafkaWorker:
             },
         ) as span:
             structlog.contextvars.bind_contextvars(trace_id=self._telemetry.trace_id())
-            outcome = await self._reply(record, prepared, route, headers, rid)
+            outcome = await self._reply(record, prepared, route, rid)
             span.set_attribute("otp.outcome", outcome)
         elapsed = time.perf_counter() - started
         self._telemetry.kafka_records.labels(record.topic, outcome).inc()
@@ -186,7 +180,6 @@ class KafkaWorker:
         record: Record,
         prepared: Prepared,
         route: Route,
-        headers: HeaderList,
         rid: str,
     ) -> str:
         """Answers the record; returns its outcome: OK, an error code, or dead_letter."""
@@ -195,32 +188,32 @@ class KafkaWorker:
             reply = await self._retry(self._replies.kept, rid, rid)
             steps = []
             if reply is None:
-                reply, error = await self._answer(record, prepared, route, headers, rid)
+                reply, error = await self._answer(record, prepared, route, rid)
                 # Keeping the reply and sending it run side by side: a crash between the two is
                 # answered the same way on redelivery either way (the ledger knows this
                 # request's code and its use), so neither needs to wait for the other.
                 steps.append(self._retry(self._replies.keep, rid, rid, reply, error))
             if reply != DEAD_LETTERED:
-                steps.append(self._publish_reply(record, route, headers, reply))
+                steps.append(self._publish_reply(record, route, reply))
             await asyncio.gather(*steps)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - permanent for this record: give it up
-            await self._give_up(record, route, headers, exc)
+            await self._give_up(record, route, exc)
             return "dead_letter"
         if reply == DEAD_LETTERED:
             return "dead_letter"
         return str(reply.get("errorCode") or "OK")
 
     async def _answer(
-        self, record: Record, prepared: Prepared, route: Route, headers: HeaderList, rid: str
+        self, record: Record, prepared: Prepared, route: Route, rid: str
     ) -> tuple[dict[str, Any], OtpError | None]:
         """The reply and its error (None for success), or DEAD_LETTERED when no reply can go."""
-        instance = process_instance_id(headers)
+        instance = process_instance_id(record.headers)
         if prepared.body is None:
             problem = prepared.problem or "The record cannot be read."
-            await self._dead_letter(record, headers, problem)
-            if header_value(headers, "processInstanceId") is None:
+            await self._dead_letter(record, problem)
+            if record.header(PROCESS_INSTANCE_ID) is None:
                 return DEAD_LETTERED, None
             refused = InvalidRequest(problem)
             return dispatch.invalid(None, refused, route.flag, instance), refused
@@ -245,19 +238,15 @@ class KafkaWorker:
         if isinstance(outcome.error, InternalError):
             # Refused for good (a store rejected the write, an unexpected failure): the engine
             # gets INTERNAL_ERROR, and the record is kept for a person to look at.
-            await self._dead_letter(record, headers, outcome.error.message)
+            await self._dead_letter(record, outcome.error.message)
         return outcome.reply, outcome.error
 
-    async def _publish_reply(
-        self, record: Record, route: Route, headers: HeaderList, reply: dict[str, Any]
-    ) -> None:
-        headers = echoed(headers, self._settings.headers_not_echoed)
-        value = fit_reply(reply, record.key, headers, self._settings.message_max_bytes)
+    async def _publish_reply(self, record: Record, route: Route, reply: dict[str, Any]) -> None:
         topic = route.reply_topic
 
         async def publish() -> None:
             try:
-                await self._publisher.publish(topic, value, key=record.key, headers=headers)
+                await self._writer.reply(record, topic, reply)
             except OtpError as exc:
                 self._reply_failures[topic] = exc.message  # /readyz says so until one goes
                 raise
@@ -265,45 +254,27 @@ class KafkaWorker:
 
         await self._retry(publish)
 
-    async def _dead_letter(self, record: Record, headers: HeaderList, reason: str) -> None:
+    async def _dead_letter(self, record: Record, reason: str) -> None:
         log.warning("kafka.dead_letter", topic=record.topic, offset=record.offset, reason=reason)
-        extra = [
-            ("dlq-reason", reason.encode()),
-            ("dlq-topic", record.topic.encode()),
-            ("dlq-partition", str(record.partition).encode()),
-            ("dlq-offset", str(record.offset).encode()),
-        ]
-        value, all_headers = fit_dead_letter(
-            record.value or b"", record.key, [*headers, *extra],
-            self._settings.message_max_bytes,
-        )  # fmt: skip
-        await self._retry(
-            self._publisher.publish,
-            self._settings.dead_letter,
-            value,
-            key=record.key,
-            headers=all_headers,
-        )
+        await self._retry(self._writer.dead_letter, record, reason)
         self.dead_lettered += 1
         self._telemetry.kafka_dead_letters.labels(record.topic).inc()
 
-    async def _give_up(
-        self, record: Record, route: Route, headers: HeaderList, exc: Exception
-    ) -> None:
+    async def _give_up(self, record: Record, route: Route, exc: Exception) -> None:
         """A record whose handling failed for good: dead-letter it and, when the engine can be
         told, say INTERNAL_ERROR. Failures here are logged, never raised: the offset moves on."""
         reason = exc.message if isinstance(exc, OtpError) else type(exc).__name__
         log.error("kafka.record_failed", topic=record.topic, offset=record.offset, reason=reason)
         try:
-            await self._dead_letter(record, headers, reason)
+            await self._dead_letter(record, reason)
         except Exception as failed:  # noqa: BLE001 - the dead-letter topic refused it too
             log.error("kafka.dead_letter_failed", offset=record.offset, error=repr(failed))
-        if header_value(headers, "processInstanceId") is None:
+        if record.header(PROCESS_INSTANCE_ID) is None:
             return
         error = InternalError("The service could not handle the request.")
-        reply = dispatch.invalid(None, error, route.flag, process_instance_id(headers))
+        reply = dispatch.invalid(None, error, route.flag, process_instance_id(record.headers))
         try:
-            await self._publish_reply(record, route, headers, reply)
+            await self._publish_reply(record, route, reply)
         except Exception as failed:  # noqa: BLE001 - nothing more can be done for this record
             log.error("kafka.error_reply_failed", offset=record.offset, error=repr(failed))
 

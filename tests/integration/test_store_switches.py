@@ -15,10 +15,10 @@ from adapters.mongo.template_store import MongoTemplateStore
 from adapters.repositories.memory import InMemoryOtpRepository
 from adapters.repositories.sqlite import SqliteOtpRepository
 from adapters.templates.file_store import BUNDLED_TEMPLATES, FileTemplateStore
-from entrypoints.container import resolve
 from entrypoints.http.app import create_app
 from entrypoints.runtime import running_container, running_services
 from entrypoints.settings import Settings
+from tests.harness import resolve
 from tests.integration.servers import fresh_database_name, mongo_uri
 from tests.outbox import newest_code
 

@@ -10,14 +10,9 @@ import structlog
 
 from adapters.kafka.offsets import OffsetTracker
 from adapters.kafka.ordering import KeyedSequencer
+from adapters.kafka.records import fit_dead_letter, fit_reply, request_id
 from adapters.kafka.throttle import ThrottledLog
-from entrypoints.kafka.records import (
-    fit_dead_letter,
-    fit_reply,
-    ordering_key,
-    process_instance_id,
-    request_id,
-)
+from entrypoints.kafka.records import ordering_key, process_instance_id
 
 TP = ("topic", 0)
 
