@@ -13,6 +13,7 @@ from dependency_injector import providers
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from adapters.channels.mail import MailSubjectCheck
 from adapters.channels.memory import RecordingChannel
 from adapters.channels.sms_segments import SmsLengthCheck
 from adapters.clock import ManualClock
@@ -164,7 +165,10 @@ class Harness:
             Channel.SMS: self.sms,
         }
         # What each channel refuses before anything is counted (the router keeps this dict).
-        self.checks: dict[Channel, MessageCheck] = {Channel.SMS: SmsLengthCheck(3)}
+        self.checks: dict[Channel, MessageCheck] = {
+            Channel.MAIL: MailSubjectCheck(),
+            Channel.SMS: SmsLengthCheck(3),
+        }
         self.hasher = HmacCodeHasher([NamedKey.unnamed(TEST_KEY)])
         # Spans end up here as they finish; metrics in this registry of the harness's own.
         self.spans = InMemorySpanExporter()

@@ -16,7 +16,7 @@ from domain.errors import InvalidRecipient, InvalidRequest, RateLimited
 from domain.limits import Cap, SendCaps
 from domain.parameters import ParameterRules
 from entrypoints import dispatch
-from tests.harness import NO_CAPS, Harness
+from tests.harness import MAIL_TEMPLATE, NO_CAPS, Harness
 
 HOUR = timedelta(hours=1)
 
@@ -218,6 +218,26 @@ def test_too_long_sms_lock_no_customer_out_and_change_no_stored_state() -> None:
     assert h.run(h.repository.get("c1", Channel.SMS)) is None  # no code begun
     assert all(sum(b.values()) == 0 for b in h.counters.counts.values())  # nothing counted
     assert h.generate(clientId="c1")["otpSent"] is True
+
+
+def test_mails_with_an_empty_subject_lock_no_customer_out_and_change_no_stored_state() -> None:
+    h = Harness(caps=SendCaps())
+    titled = attrs.evolve(MAIL_TEMPLATE, name="titled-mail", subject="{{ title }}")
+    h.templates.put(titled)
+    blank = [
+        h.generate(clientId="c1", channel="MAIL", recipient="ana@example.com",
+                   templateName="titled-mail", title="   ")
+        for _ in range(10)
+    ]  # fmt: skip
+    assert {r["errorCode"] for r in blank} == {"DELIVERY_FAILED"}
+    assert "subject" in blank[0]["error"]
+    assert h.mail.sent == []
+    assert h.run(h.repository.get("c1", Channel.MAIL)) is None
+    assert all(sum(b.values()) == 0 for b in h.counters.counts.values())
+    sent = h.generate(clientId="c1", channel="MAIL", recipient="ana@example.com",
+                      templateName="titled-mail", title="Sign in")  # fmt: skip
+    assert sent["otpSent"] is True
+    assert h.mail.sent[0].message.subject == "Sign in"
 
 
 def test_the_sms_budget_counts_parts() -> None:
