@@ -14,7 +14,17 @@ import attrs
 from pydantic import Field, field_validator
 
 from adapters.codes import MIN_KEY_BYTES, NamedKey
-from adapters.settings import AtLeastOne, Branch, Count, Lower, Positive, aka, branch_config, shown
+from adapters.settings import (
+    AtLeastOne,
+    Branch,
+    Count,
+    Creatable,
+    Lower,
+    Positive,
+    aka,
+    branch_config,
+    shown,
+)
 from domain.policy import OtpPolicy
 
 _POLICY = OtpPolicy()
@@ -159,7 +169,7 @@ class KeySettings(Branch):
     MongoDB or Kafka"""
     hash_previous_keys: str | None = Field(None, repr=False)
     """with `OTP_HASH_KEY` only: comma-separated retired keys that still verify"""
-    hash_key_file: Path = Path("var/otp-hash.key")
+    hash_key_file: Annotated[Path, Creatable] = Path("var/otp-hash.key")
     """where the embedded default keeps its generated key"""
     test_code: str | None = Field(None, repr=False)
     """for the engine's own end-to-end tests only: recipients whose normalised address fully

@@ -133,6 +133,12 @@ def templates_kind(store: StoreSettings) -> str:
     return "files" if store.templates == "files" else "store"
 
 
+def templates_origin(store: StoreSettings) -> str:
+    if store.templates != "files":
+        return f"the template store (TEMPLATE_STORE={store.templates})"
+    return "TEMPLATES_DIR" if store.templates_dir is not None else "the bundled templates"
+
+
 class Gateways(containers.DeclarativeContainer):
     """Clients of outside systems, opened and closed as resources."""
 
@@ -208,6 +214,8 @@ class Adapters(containers.DeclarativeContainer):
         files=file_templates,
         store=store_templates,
     )
+    # What the templates' problems are reported against: the variable naming their source.
+    templates_origin = providers.Callable(templates_origin, store)
     renderer = providers.Singleton(JinjaTemplateRenderer)
     retry = delivery_settings.provided.retry
     channels = providers.Resource(

@@ -4,11 +4,21 @@ docstring), read from a mapping with every problem reported at once, by name, ne
 
 from __future__ import annotations
 
+import os
 import types
+import urllib.parse
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Self, Union, cast, get_args, get_origin
 
-from pydantic import AliasChoices, AliasGenerator, BeforeValidator, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    AliasGenerator,
+    BeforeValidator,
+    Field,
+    ValidationError,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -67,6 +77,75 @@ Seconds = Annotated[float, Field(gt=0)]
 Wait = Annotated[float, Field(ge=0)]
 LowerWords = BeforeValidator(lambda v: _words(v.lower()) if isinstance(v, str) else v)
 UpperWords = BeforeValidator(lambda v: _words(v.upper()) if isinstance(v, str) else v)
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is None:
+        return value
+    parts = urllib.parse.urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError:
+        raise ValueError("must be an http:// or https:// URL; its port is not 1-65535") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value
+
+
+def _brokers(value: str) -> str:
+    entries = [entry.strip() for entry in value.split(",")]
+    for entry in entries:
+        host, colon, port = entry.rpartition(":") if ":" in entry.lstrip("[") else (entry, "", "")
+        if entry.count("]") and not host.endswith("]"):
+            host, colon, port = entry, "", ""
+        fine = bool(host) and "/" not in entry and (not colon or _is_port(port))
+        if not fine:
+            raise ValueError(
+                "must list brokers as host:port, comma-separated, without a scheme or an empty "
+                "entry (e.g. kafka-1:9092,kafka-2:9092)"
+            )
+    return ",".join(entries)
+
+
+def _is_port(text: str) -> bool:
+    return text.isdigit() and 1 <= int(text) <= 65535
+
+
+def _file(value: str | Path | None) -> str | Path | None:
+    if value is not None and not (Path(value).is_file() and os.access(value, os.R_OK)):
+        raise ValueError("names no readable file")
+    return value
+
+
+def _folder(value: Path | None) -> Path | None:
+    if value is not None and not value.is_dir():
+        raise ValueError("names no folder" if not value.exists() else "names a file, not a folder")
+    return value
+
+
+def _creatable(value: Path) -> Path:
+    """A path the service creates (a file or a folder of its own), in a folder that exists."""
+    if not value.parent.is_dir():
+        raise ValueError("is in a folder that does not exist")
+    return value
+
+
+def _creatable_folder(value: Path) -> Path:
+    if value.exists() and not value.is_dir():
+        raise ValueError("names a file, not a folder")
+    return _creatable(value)
+
+
+# An http(s) URL with a host; a comma-separated list of Kafka brokers.
+HttpUrl = AfterValidator(_http_url)
+Brokers = AfterValidator(_brokers)
+# A file the service reads; a folder it reads; a path it creates, in a folder that exists.
+ReadableFile = AfterValidator(_file)
+Folder = AfterValidator(_folder)
+Creatable = AfterValidator(_creatable)
+CreatableFolder = AfterValidator(_creatable_folder)
+Port = Annotated[int, Field(ge=1, le=65535)]
+
 
 _EXPECTED = {
     "int_parsing": "a whole number",

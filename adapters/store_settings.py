@@ -3,13 +3,25 @@ outbox."""
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
+from pymongo.errors import PyMongoError
+from pymongo.uri_parser import parse_uri
 
-from adapters.settings import Branch, Lower, Positive, aka, shown
+from adapters.settings import (
+    Branch,
+    Creatable,
+    CreatableFolder,
+    Folder,
+    Lower,
+    Positive,
+    aka,
+    shown,
+)
 from adapters.templates.file_store import BUNDLED_TEMPLATES
 
 
@@ -22,11 +34,11 @@ class StoreSettings(Branch):
     """where codes, kept replies and send counters live: an installed store plug-in — `sqlite`,
     `mongo`, `memory` (one process, nothing kept across a restart: for trying the service), or a
     team's own ([extending.md](extending.md))"""
-    sqlite_path: Path = Path("var/otp.sqlite3")
+    sqlite_path: Annotated[Path, Creatable] = Path("var/otp.sqlite3")
     """the embedded default's store"""
-    outbox_dir: Path = Path("var/outbox")
+    outbox_dir: Annotated[Path, CreatableFolder] = Path("var/outbox")
     """one file per MAIL (`.eml`) or SMS (`.sms`) sent"""
-    templates_dir: Path | None = Field(
+    templates_dir: Annotated[Path | None, Folder] = Field(
         None,
         json_schema_extra=shown(
             "the bundled templates (`adapters/templates/bundled/`, in the wheel too)"
@@ -36,8 +48,7 @@ class StoreSettings(Branch):
     template_store: Annotated[str | None, Lower] = Field(
         None,
         json_schema_extra=shown(
-            "`files` (`mongo` when `MONGODB_URI` is set and `TEMPLATES_DIR` is not set or does "
-            "not exist)"
+            "`files` (`mongo` when `MONGODB_URI` is set and `TEMPLATES_DIR` is not)"
         ),
     )
     """where templates come from: `files` (`TEMPLATES_DIR`), or the store when it keeps templates
@@ -61,6 +72,26 @@ class StoreSettings(Branch):
     """how often expired codes and replies are deleted (also where MongoDB has TTL indexes, which
     the service creates)"""
 
+    @field_validator("mongodb_uri")
+    @classmethod
+    def _uri(cls, value: str | None) -> str | None:
+        """Read as MongoClient reads it (an SRV name is not looked up here); pymongo's reason
+        names the part at fault, never the URI, whose password stays out of the message."""
+        if value is None:
+            return value
+        plain = value.replace("mongodb+srv://", "mongodb://", 1)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # unknown options: MongoClient only warns too
+                parse_uri(plain, warn=True)
+        except (PyMongoError, ValueError) as exc:
+            reason = str(exc)
+            userinfo = value.partition("://")[2].rpartition("@")[0]
+            for secret in filter(None, (value, plain, userinfo)):
+                reason = reason.replace(secret, "…")
+            raise ValueError(f"is not a MongoDB connection string: {reason}") from None
+        return value
+
     @model_validator(mode="after")
     def _mongo(self) -> StoreSettings:
         for name, value in (("STORE", self.store), ("TEMPLATE_STORE", self.template_store)):
@@ -80,7 +111,7 @@ class StoreSettings(Branch):
         templates are separate ports: keeping codes in MongoDB does not force templates there."""
         if self.template_store is not None:
             return self.template_store
-        named = self.templates_dir is not None and self.templates_dir.is_dir()
+        named = self.templates_dir is not None
         return "mongo" if self.kind == "mongo" and not named else "files"
 
     @property

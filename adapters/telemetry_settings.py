@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from adapters.settings import Branch, Lower, Upper, shown
+from adapters.settings import Branch, HttpUrl, Lower, Upper, shown
 
 
 class TelemetrySettings(Branch):
@@ -16,7 +16,7 @@ class TelemetrySettings(Branch):
     """`console` or `json`"""
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], Upper] = "INFO"
     """`DEBUG`, `INFO`, `WARNING`, `ERROR`"""
-    otel_exporter_otlp_endpoint: str | None = Field(
+    otel_exporter_otlp_endpoint: Annotated[str | None, HttpUrl] = Field(
         None,
         json_schema_extra=shown(
             "unset: spans are made (trace ids reach replies and logs) but not exported"
@@ -24,7 +24,7 @@ class TelemetrySettings(Branch):
     )
     """an OTLP/HTTP collector for the service's spans; the exporter's other standard
     `OTEL_EXPORTER_OTLP_*` variables (headers, timeout, certificates) apply"""
-    otel_exporter_otlp_traces_endpoint: str | None = None
+    otel_exporter_otlp_traces_endpoint: Annotated[str | None, HttpUrl] = None
     """the same, for traces only"""
     otel_traces_exporter: Annotated[str, Lower] = "otlp"
     """`none` turns exporting off even with an endpoint set"""

@@ -17,6 +17,7 @@ from application.idempotency import IdempotentReplies
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.purge_expired import PurgeExpired
 from application.use_cases.templates import (
+    CheckTemplates,
     CopyTemplates,
     ListTemplates,
     PreviewTemplate,
@@ -70,6 +71,15 @@ class UseCases(containers.DeclarativeContainer):
         ListTemplates,
         store=adapters.templates,
         default_language=codes.provided.default_language,
+    )
+    # Every template read and rendered once, at start and by `otp config check`.
+    check_templates = providers.Factory(
+        CheckTemplates,
+        store=adapters.templates,
+        renderer=adapters.renderer,
+        policy=codes.provided.policy,
+        channels=adapters.recipients.provided.channels,
+        where=adapters.templates_origin,
     )
     show_template = providers.Factory(
         ShowTemplate,

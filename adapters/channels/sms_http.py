@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from pydantic import Field
 
 from adapters.channels.failover import PermanentDeliveryError, TransientDeliveryError
-from adapters.settings import Branch, branch_config, shown
+from adapters.settings import Branch, HttpUrl, branch_config, shown
 from domain.notification import Notification
 
 
@@ -52,7 +52,7 @@ class TwilioConfig(Branch):
         validation_alias="TWILIO_FROM", json_schema_extra=shown("required with `twilio`")
     )
     """sender number"""
-    base_url: str = "https://api.twilio.com"
+    base_url: Annotated[str, HttpUrl] = "https://api.twilio.com"
     """any Twilio-compatible API"""
 
     @classmethod
@@ -91,7 +91,7 @@ class WebhookConfig(Branch):
 
     model_config = branch_config("SMS_WEBHOOK_")
 
-    url: str = Field(json_schema_extra=shown("required with `webhook`"))
+    url: Annotated[str, HttpUrl] = Field(json_schema_extra=shown("required with `webhook`"))
     """JSON webhook"""
     token: str | None = Field(None, repr=False)
     """the webhook's bearer token"""

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from adapters.channels.failover import PermanentDeliveryError, TransientDeliveryError
 from adapters.channels.mime import Sender, build_mail, date_header
-from adapters.settings import Branch, Lower, Seconds, aka, branch_config, shown
+from adapters.settings import Branch, Lower, ReadableFile, Seconds, aka, branch_config, shown
 from domain.notification import Notification
 
 log = structlog.get_logger(__name__)
@@ -54,7 +54,9 @@ class SmtpConfig(Branch):
     """connect and command timeout"""
     validate_certs: bool = True
     """check the server's TLS certificate"""
-    ca_file: str | None = Field(None, json_schema_extra=shown("system CAs"))
+    ca_file: Annotated[str | None, ReadableFile] = Field(
+        None, json_schema_extra=shown("system CAs")
+    )
     """CA bundle for the server's certificate"""
 
     @property

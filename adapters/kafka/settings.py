@@ -10,8 +10,10 @@ from pydantic import Field, field_validator, model_validator
 from adapters.settings import (
     AtLeastOne,
     Branch,
+    Brokers,
     Count,
     Positive,
+    ReadableFile,
     Upper,
     Words,
     aka,
@@ -29,7 +31,7 @@ class KafkaSettings(Branch):
     title: ClassVar[str] = "Kafka"
     key: ClassVar[str | None] = "bootstrap_servers"
 
-    bootstrap_servers: str = Field(
+    bootstrap_servers: Annotated[str, Brokers] = Field(
         validation_alias=aka("KAFKA_BOOTSTRAP_SERVERS", "SPRING_KAFKA_BOOTSTRAP_SERVERS"),
         json_schema_extra=shown("unset: no Kafka entrypoint"),
     )
@@ -61,11 +63,13 @@ class KafkaSettings(Branch):
         None, repr=False, validation_alias="SPRING_KAFKA_PROPERTIES_SASL_JAAS_CONFIG"
     )
     """a Java JAAS line whose `username="…" password="…"` stand in for the two above"""
-    ssl_ca_location: str | None = Field(None, json_schema_extra=shown("system CAs"))
+    ssl_ca_location: Annotated[str | None, ReadableFile] = Field(
+        None, json_schema_extra=shown("system CAs")
+    )
     """PEM file of the CAs to trust"""
-    ssl_certificate_location: str | None = None
+    ssl_certificate_location: Annotated[str | None, ReadableFile] = None
     """PEM client certificate"""
-    ssl_key_location: str | None = None
+    ssl_key_location: Annotated[str | None, ReadableFile] = None
     """PEM client key"""
     ssl_key_password: str | None = Field(
         None,

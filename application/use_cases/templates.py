@@ -10,6 +10,7 @@ from application.messages import message_parameters
 from application.ports import TemplateRenderer, TemplateStore, TemplateWriter
 from application.templates import find_template
 from domain.channel import Channel
+from domain.errors import OtpError, TemplateParameterMissing
 from domain.policy import OtpPolicy
 from domain.template import NotificationTemplate, RenderedMessage
 
@@ -99,3 +100,63 @@ class CopyTemplates:
                     await self._target.upsert(template)
                     copied.append(template)
         return copied
+
+
+@attrs.frozen
+class TemplateCheck:
+    """What ``CheckTemplates`` found: the templates it read, by channel, and what is wrong."""
+
+    templates: int
+    channels: tuple[Channel, ...]
+    problems: tuple[str, ...]
+
+
+class CheckTemplates:
+    """Reads and renders every template once, with a sample of each declared parameter, and
+    names the channels delivered that have none: what would otherwise surface request by
+    request (TEMPLATE_NOT_FOUND, INTERNAL_ERROR) is said at start, naming ``where``."""
+
+    def __init__(
+        self,
+        *,
+        store: TemplateStore,
+        renderer: TemplateRenderer,
+        policy: OtpPolicy,
+        channels: tuple[Channel, ...],
+        where: str,
+    ) -> None:
+        self._store = store
+        self._renderer = renderer
+        self._policy = policy
+        self._channels = channels
+        self._where = where
+
+    async def execute(self) -> TemplateCheck:
+        problems: list[str] = []
+        found: set[Channel] = set()
+        count = 0
+        for name in await self._store.names():
+            for language in await self._store.languages(name):
+                try:
+                    template = await self._store.find(name, language)
+                    if template is None:
+                        continue
+                    count += 1
+                    found.add(template.channel)
+                    self._render(template)
+                except TemplateParameterMissing:
+                    pass  # a name it does not declare: the caller may still send it
+                except OtpError as exc:
+                    problems.append(f"{self._where}: template {name!r} ({language}): {exc.message}")
+        problems.extend(
+            f"{self._where} holds no template for {channel.value}, which is delivered: "
+            "every generate for it would answer TEMPLATE_NOT_FOUND"
+            for channel in self._channels
+            if channel not in found
+        )
+        return TemplateCheck(count, tuple(sorted(found, key=str)), tuple(problems))
+
+    def _render(self, template: NotificationTemplate) -> None:
+        sample = "0123456789"[: self._policy.length]
+        given = {parameter.name: "x" for parameter in template.parameters}
+        self._renderer.render(template, message_parameters(given, sample, self._policy, None))

@@ -106,14 +106,16 @@ def test_templates_come_from_the_folder_even_when_codes_are_in_mongodb(tmp_path:
     env = {"MONGODB_URI": "mongodb://db/otp", "OTP_HASH_KEY": "4b" * 32, "DELIVERY": "outbox"}
     settings = Settings.from_env({**env, "TEMPLATES_DIR": str(tmp_path)})
     assert settings.store.templates == "files"
-    missing = Settings.from_env({**env, "TEMPLATES_DIR": str(tmp_path / "none")})
-    assert missing.store.templates == "mongo"
+    assert Settings.from_env(env).store.templates == "mongo"
+    with pytest.raises(SettingsError, match="TEMPLATES_DIR names no folder"):
+        Settings.from_env({**env, "TEMPLATES_DIR": str(tmp_path / "none")})
     chosen = Settings.from_env({**env, "TEMPLATES_DIR": str(tmp_path), "TEMPLATE_STORE": "Mongo"})
     assert chosen.store.templates == "mongo"
 
 
 def test_the_embedded_default_keeps_templates_in_files(tmp_path: Path) -> None:
-    assert Settings.from_env({"TEMPLATES_DIR": str(tmp_path / "none")}).store.templates == "files"
+    assert Settings.from_env({}).store.templates == "files"
+    assert Settings.from_env({"TEMPLATES_DIR": str(tmp_path)}).store.templates == "files"
 
 
 @pytest.mark.parametrize(
@@ -197,7 +199,11 @@ def test_a_shared_deployment_writes_codes_to_files_only_when_told_to() -> None:
     assert Settings.from_env({}).delivery.mode == "auto"
 
 
-def test_kafka_security_settings_reach_every_client_and_stay_out_of_the_repr() -> None:
+def test_kafka_security_settings_reach_every_client_and_stay_out_of_the_repr(
+    tmp_path: Path,
+) -> None:
+    ca = tmp_path / "kafka-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
     base = {"KAFKA_BOOTSTRAP_SERVERS": "b:9093", "OTP_HASH_KEY": "4b" * 32, "DELIVERY": "outbox"}
     kafka = Settings.from_env(
         {
@@ -206,7 +212,7 @@ def test_kafka_security_settings_reach_every_client_and_stay_out_of_the_repr() -
             "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
             "KAFKA_SASL_USERNAME": "otp",
             "KAFKA_SASL_PASSWORD": "broker-secret",
-            "KAFKA_SSL_CA_LOCATION": "/etc/ssl/kafka-ca.pem",
+            "KAFKA_SSL_CA_LOCATION": str(ca),
         }
     ).kafka
     assert kafka is not None
@@ -216,7 +222,7 @@ def test_kafka_security_settings_reach_every_client_and_stay_out_of_the_repr() -
         "sasl.mechanism": "SCRAM-SHA-512",
         "sasl.username": "otp",
         "sasl.password": "broker-secret",
-        "ssl.ca.location": "/etc/ssl/kafka-ca.pem",
+        "ssl.ca.location": str(ca),
     }
     assert "broker-secret" not in repr(kafka)
     jaas = Settings.from_env(
