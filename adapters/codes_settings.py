@@ -169,7 +169,9 @@ class KeySettings(Branch):
     MongoDB or Kafka"""
     hash_previous_keys: str | None = Field(None, repr=False)
     """with `OTP_HASH_KEY` only: comma-separated retired keys that still verify"""
-    hash_key_file: Annotated[Path, Creatable] = Path("var/otp-hash.key")
+    hash_key_file: Annotated[Path, Creatable] = Field(
+        Path("var/otp-hash.key"), validate_default=False
+    )
     """where the embedded default keeps its generated key"""
     test_code: str | None = Field(None, repr=False)
     """for the engine's own end-to-end tests only: recipients whose normalised address fully

@@ -124,7 +124,8 @@ def _folder(value: Path | None) -> Path | None:
 
 
 def _creatable(value: Path) -> Path:
-    """A path the service creates (a file or a folder of its own), in a folder that exists."""
+    """A path the service creates (a file or a folder of its own), in a folder that exists.
+    Its default (``var/…``, created with its folders) is not checked: ``validate_default=False``."""
     if not value.parent.is_dir():
         raise ValueError("is in a folder that does not exist")
     return value

@@ -34,9 +34,9 @@ class StoreSettings(Branch):
     """where codes, kept replies and send counters live: an installed store plug-in — `sqlite`,
     `mongo`, `memory` (one process, nothing kept across a restart: for trying the service), or a
     team's own ([extending.md](extending.md))"""
-    sqlite_path: Annotated[Path, Creatable] = Path("var/otp.sqlite3")
+    sqlite_path: Annotated[Path, Creatable] = Field(Path("var/otp.sqlite3"), validate_default=False)
     """the embedded default's store"""
-    outbox_dir: Annotated[Path, CreatableFolder] = Path("var/outbox")
+    outbox_dir: Annotated[Path, CreatableFolder] = Field(Path("var/outbox"), validate_default=False)
     """one file per MAIL (`.eml`) or SMS (`.sms`) sent"""
     templates_dir: Annotated[Path | None, Folder] = Field(
         None,

@@ -29,6 +29,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    Info,
 )
 
 from domain.errors import RateLimited
@@ -60,6 +61,7 @@ class Telemetry:
     kafka_partitions: Gauge
     kafka_idle_seconds: Gauge
     rate_limited: Counter
+    configuration: Info
 
     @classmethod
     def create(
@@ -208,6 +210,12 @@ def _request_metrics(registry: CollectorRegistry) -> dict[str, Any]:
             "Time to deliver a notification (retries and failover included)",
             ["channel", "provider"],
             buckets=LATENCY_BUCKETS,
+            registry=registry,
+        ),
+        "configuration": Info(
+            "otp_configuration",
+            "What the service was started with and checked at start: store, templates, "
+            "channels, delivery (outbox or providers, by channel), kafka (on or off)",
             registry=registry,
         ),
         "rate_limited": Counter(

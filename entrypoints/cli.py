@@ -6,10 +6,10 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 import structlog
@@ -19,11 +19,13 @@ from dependency_injector.wiring import Provide, Provider, inject
 from application.ports import TemplateStore, TemplateWriter
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.templates import (
+    CheckTemplates,
     CopyTemplates,
     ListTemplates,
     Preview,
     PreviewTemplate,
     ShowTemplate,
+    TemplateCheck,
     TemplateSummary,
 )
 from application.use_cases.unlock_account import UnlockAccount
@@ -38,6 +40,7 @@ from entrypoints.runtime import Supervisor, running_container, serving
 from entrypoints.settings import (
     Settings,
     SettingsError,
+    configuration,
     documentation,
     exposure_problems,
     kafka_example,
@@ -49,11 +52,36 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 
-def _settings() -> Settings:
+# sysexits.h's EX_CONFIG: what supervisors and shells read as "the configuration is wrong".
+EX_CONFIG = 78
+
+
+class ConfigurationRefused(click.ClickException):
+    """Settings the service will not start with: every problem, one per line, on standard
+    error, without click's usage banner (nothing is wrong with the command line)."""
+
+    exit_code = EX_CONFIG
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = [line for problem in problems for line in problem.splitlines() if line]
+        super().__init__("\n".join(self.problems))
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        count = len(self.problems)
+        click.echo(f"otp: configuration refused, {count} problem{'s' * (count != 1)}:", err=True)
+        for problem in self.problems:
+            click.echo(f"  - {problem}", err=True)
+
+
+def _read_settings() -> Settings:
     try:
-        settings = Settings.from_env(os.environ)
+        return Settings.from_env(os.environ)
     except SettingsError as exc:
-        raise click.UsageError(f"configuration: {exc}") from None
+        raise ConfigurationRefused(exc.problems) from None
+
+
+def _settings() -> Settings:
+    settings = _read_settings()
     configure_logging(log_format=settings.telemetry.log_format, level=settings.telemetry.log_level)
     return settings
 
@@ -79,7 +107,7 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default=None, help="Overrides HTTP_HOST.")
-@click.option("--port", type=int, default=None, help="Overrides HTTP_PORT.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Overrides HTTP_PORT.")
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
@@ -97,12 +125,17 @@ def serve(
 ) -> None:
     """Serve the HTTP API (and the Kafka consumer) until SIGTERM or Ctrl-C."""
     settings = _settings()
-    _check_reply_topics(settings, strict)
     http = settings.http
-    if host is not None:
-        problems = exposure_problems(host, http.api_keys, settings.keys.test_codes)
-        if problems:
-            raise click.UsageError("\n".join(problems))
+    problems = exposure_problems(host, http.api_keys, settings.keys.test_codes) if host else []
+    unread = _unread_reply_topics(settings)
+    if strict and unread:
+        problems.append(unread)
+    elif unread:
+        log.warning("kafka.reply_topic_unread", detail=unread)
+    if not reuse_port:  # the parent of --workers has checked them for every worker
+        problems += _template_problems(settings, refuse=False)
+    if problems:
+        raise ConfigurationRefused(problems)
     count = workers or http.workers
     if count > 1 and not reuse_port:
         sys.exit(run_workers(count, host or http.host, port or http.port))
@@ -136,20 +169,28 @@ def serve(
         raise SystemExit(f"otp serve: {supervisor.failed}")
 
 
-def _check_reply_topics(settings: Settings, strict: bool) -> None:
+def _unread_reply_topics(settings: Settings) -> str | None:
     """The engine only listens on topics matching its pattern: a reply sent elsewhere is lost."""
-    if settings.kafka is None:
-        return
-    unread = settings.kafka.unread_reply_topics()
-    if not unread:
-        return
-    message = (
+    unread = settings.kafka.unread_reply_topics() if settings.kafka is not None else ()
+    if not unread or settings.kafka is None:
+        return None
+    return (
         f"reply topics {', '.join(unread)} do not match ENGINE_TOPIC_PATTERN "
         f"({settings.kafka.engine_topic_pattern}): the engine would never read their replies"
     )
-    if strict:
-        raise click.UsageError(message)
-    log.warning("kafka.reply_topic_unread", topics=unread, detail=message)
+
+
+def _template_problems(settings: Settings, *, refuse: bool) -> list[str]:
+    """Every template read and rendered before the service starts. Files are read here and
+    refuse the start; a store (MongoDB) may be down at start, so serve leaves it to readiness
+    and warns, while ``config check`` (``refuse``) reads it too and reports it unreadable."""
+    if settings.store.templates != "files" and not refuse:
+        return []
+    try:
+        found = _with_container(_check_templates, settings)
+    except click.ClickException as exc:
+        return [f"the template store could not be read: {exc.message}"]
+    return list(found.problems)
 
 
 class GracefulServer(uvicorn.Server):
@@ -359,6 +400,44 @@ def config() -> None:
     """The service's settings (environment variables)."""
 
 
+@config.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def config_check(as_json: bool) -> None:
+    """Check every setting and every template without starting the service: exit 0 when the
+    service would start, 78 when it would refuse, with every problem."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    checked: dict[str, Any] = {}
+    try:
+        settings = _read_settings()
+    except ConfigurationRefused as exc:
+        problems = exc.problems
+    else:
+        checked = dict(configuration(settings))
+        warnings = [w for w in (_unread_reply_topics(settings),) if w]
+        try:
+            found = _with_container(_check_templates, settings)
+        except click.ClickException as exc:
+            warnings.append(f"the template store could not be read: {exc.message}")
+        else:
+            problems = list(found.problems)
+            checked["templatesFound"] = found.templates
+            checked["templateChannels"] = [channel.value for channel in found.channels]
+    if as_json:
+        _print({"ok": not problems, "checked": checked, "problems": problems, "warnings": warnings})
+    else:
+        for name, value in checked.items():
+            shown = ",".join(value) if isinstance(value, list) else value
+            click.echo(f"{name}: {shown}")
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
+    if problems and not as_json:
+        raise ConfigurationRefused(problems)
+    if not as_json:
+        click.echo("configuration: fine, the service would start")
+    sys.exit(EX_CONFIG if problems else 0)
+
+
 @config.command("docs")
 def config_docs() -> None:
     """Print docs/configuration.md, generated from the settings' declarations."""
@@ -366,6 +445,13 @@ def config_docs() -> None:
 
 
 # ---------------------------------------------------------------- what the commands run, injected
+
+
+@inject
+async def _check_templates(
+    use_case: CheckTemplates = Provide["use_cases.check_templates"],
+) -> TemplateCheck:
+    return await use_case.execute()
 
 
 @inject

@@ -27,7 +27,7 @@ from application.use_cases.unlock_account import UnlockAccount
 from application.use_cases.validate_otp import ValidateOtp
 from entrypoints.kafka.worker import KafkaWorker
 from entrypoints.services import Services
-from entrypoints.settings import Settings
+from entrypoints.settings import Settings, configuration
 from entrypoints.version import package_version
 
 
@@ -132,6 +132,7 @@ class Runtime(containers.DeclarativeContainer):
     when brokers are configured and the set-up of its topics."""
 
     kafka = providers.Dependency(instance_of=object)  # KafkaSettings, or None without brokers
+    configuration = providers.Dependency(instance_of=dict)
     gateways = providers.DependenciesContainer()
     adapters = providers.DependenciesContainer()
     use_cases = providers.DependenciesContainer()
@@ -166,6 +167,7 @@ class Runtime(containers.DeclarativeContainer):
         events=use_cases.lifecycle_events,
         worker=kafka_worker,
         set_up_topics=topics.provider,
+        configuration=configuration,
     )
 
 
@@ -203,7 +205,12 @@ class Container(containers.DeclarativeContainer):
         adapters=adapters,
     )
     runtime = providers.Container(
-        Runtime, kafka=kafka, gateways=gateways, adapters=adapters, use_cases=use_cases
+        Runtime,
+        kafka=kafka,
+        configuration=providers.Callable(configuration, settings),
+        gateways=gateways,
+        adapters=adapters,
+        use_cases=use_cases,
     )
 
 

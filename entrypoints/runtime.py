@@ -66,6 +66,7 @@ async def serving(
     supervisor = supervisor or Supervisor()
     async with running_container(settings) as container:
         services = await _services(container)
+        services.telemetry.configuration.info(dict(services.configuration))
         await _warn_without_templates(services.templates)
         worker = services.worker
         if settings.kafka is None or worker is None:

@@ -4,7 +4,7 @@ the container wires them (``Runtime.services``)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 import attrs
@@ -41,3 +41,6 @@ class Services:
     set_up_topics: Callable[[], Awaitable[None]] | None = None
     # The Kafka worker's task, when it runs: the service is not ready once it has stopped.
     background: asyncio.Task[None] | None = None
+    # What the service runs with (store, templates, channels, delivery, Kafka): /readyz and
+    # the otp_configuration_info metric say it.
+    configuration: Mapping[str, str] = attrs.field(factory=dict)

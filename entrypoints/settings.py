@@ -218,6 +218,24 @@ class Settings(Branch):
         return []
 
 
+def configuration(settings: Settings) -> dict[str, str]:
+    """What the service runs with, in a few words: ``otp config check``, ``/readyz`` and the
+    ``otp_configuration_info`` metric say it (never a host, a key or a path)."""
+    plugins = [p for p in channel_plugins() if p.channel in settings.channels]
+
+    def delivered(plugin: ChannelPlugin) -> str:
+        outbox = plugin.unconfigured(settings.channels[plugin.channel]) is not None
+        return f"{plugin.channel.value}:{'outbox' if outbox else 'providers'}"
+
+    return {
+        "store": settings.store.kind,
+        "templates": settings.store.templates,
+        "channels": ",".join(p.channel.value for p in plugins),
+        "delivery": ",".join(map(delivered, plugins)),
+        "kafka": "off" if settings.kafka is None else "on",
+    }
+
+
 def kafka_example() -> KafkaSettings:
     """The Kafka settings the AsyncAPI document shows: the defaults, on a broker named broker."""
     return KafkaSettings.defaults("broker:9092")

@@ -326,9 +326,12 @@ class HttpApi:
 
     async def readyz(self, _: Request) -> Response:
         reason = await _not_ready(self._current)
+        # What was checked at start, for the operator who asks why (never a host or a key).
+        checked = {"configuration": dict(self._current.configuration)} if self._current else {}
         if reason is not None:
-            return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
-        return JSONResponse({"status": "ready"})
+            body = {"status": "unavailable", "reason": reason, **checked}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "ready", **checked})
 
     async def metrics(self, request: Request) -> Response:
         # With callers configured, metrics need a key too: they tell who calls how often.
