@@ -9,7 +9,6 @@ MongoDB deployment never creates the SQLite file.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,7 +35,7 @@ from adapters.kafka.events import KafkaEventPublisher
 from adapters.kafka.publisher import kafka_publisher
 from adapters.kafka.records import RecordWriter
 from adapters.kafka.settings import KafkaSettings
-from adapters.kafka.throttle import ThrottledLog
+from adapters.kafka.throttle import ClientLog, ThrottledLog
 from adapters.limit_settings import LimitSettings
 from adapters.plugins import (
     ChannelContext,
@@ -83,7 +82,7 @@ def build_hasher(keys: tuple[NamedKey, ...], key_file: Path) -> HmacCodeHasher:
     return HmacCodeHasher([NamedKey.unnamed(key)])
 
 
-def kafka_producer_config(kafka: KafkaSettings | None) -> dict[str, Any]:
+def kafka_producer_config(kafka: KafkaSettings | None, throttle: ThrottledLog) -> dict[str, Any]:
     kafka = _required(kafka, "Kafka (KAFKA_BOOTSTRAP_SERVERS)")
     return {
         **kafka.client_config(),
@@ -91,8 +90,8 @@ def kafka_producer_config(kafka: KafkaSettings | None) -> dict[str, Any]:
         # cut to fit before they are sent, never retried.
         "message.max.bytes": kafka.message_max_bytes,
         "reconnect.backoff.max.ms": 1000,
-        # librdkafka's log lines go through the service's logging (JSON or console).
-        "logger": logging.getLogger("confluent_kafka"),
+        # librdkafka's own log lines: its warnings join the throttled line for Kafka.
+        "logger": ClientLog(throttle),
     }
 
 
@@ -148,7 +147,9 @@ class Gateways(containers.DeclarativeContainer):
     # Codes, kept replies and counters: the store plug-in STORE names.
     stores_settings = providers.Dependency(instance_of=dict)
     stores = providers.Resource(open_stores, store, stores_settings)
-    producer_config = providers.Callable(kafka_producer_config, kafka)
+    # One line per dependency per interval during an outage, not one per record or reconnect.
+    throttle = providers.Singleton(ThrottledLog)
+    producer_config = providers.Callable(kafka_producer_config, kafka, throttle)
     kafka_publisher = providers.Resource(kafka_publisher, producer_config)
     # Creates the service's own topics that are missing (KAFKA_CREATE_TOPICS); a coroutine.
     topics = providers.Callable(
@@ -244,8 +245,7 @@ class Adapters(containers.DeclarativeContainer):
     event_publisher = providers.Singleton(
         KafkaEventPublisher, gateways.kafka_publisher, providers.Callable(events_topic, kafka)
     )
-    # One line per dependency per interval during an outage, not one per record.
-    throttle = providers.Singleton(ThrottledLog)
+    throttle = gateways.throttle
     consumer = providers.Singleton(
         KafkaConsumer,
         settings=kafka,

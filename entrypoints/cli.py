@@ -409,7 +409,7 @@ def config_check(as_json: bool) -> None:
     warnings: list[str] = []
     checked: dict[str, Any] = {}
     try:
-        settings = _read_settings()
+        settings = _settings()
     except ConfigurationRefused as exc:
         problems = exc.problems
     else:

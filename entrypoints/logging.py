@@ -30,6 +30,8 @@ def configure_logging(*, log_format: str = "console", level: str = "INFO") -> No
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         # Plain tracebacks only: pretty formatters print local variables, which may hold a code.
         structlog.processors.format_exc_info if log_format == "json" else _identity,
+        # JSON escapes control characters itself; the console would print them raw.
+        _identity if log_format == "json" else escape_control_characters,
     ]
     numeric = logging.getLevelNamesMapping().get(level, logging.INFO)
     structlog.configure(
@@ -63,3 +65,23 @@ def _identity(
     _logger: object, _name: str, event: structlog.types.EventDict
 ) -> structlog.types.EventDict:
     return event
+
+
+# Written as they come: the traceback of an exception (its lines are the service's own).
+_KEPT = frozenset({"exception", "stack"})
+
+
+def escape_control_characters(
+    _logger: object, _name: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Every text a caller may have chosen (a template name, an id, a header) is written with
+    its control characters escaped, as JSON writes them: a terminal escape sequence or a line
+    break in a request cannot retitle the operator's terminal, colour it, or forge a line."""
+    for key, value in event.items():
+        if isinstance(value, str) and key not in _KEPT and not value.isprintable():
+            event[key] = "".join(c if c.isprintable() else _escaped(c) for c in value)
+    return event
+
+
+def _escaped(character: str) -> str:
+    return repr(character)[1:-1] if character != "'" else character

@@ -21,6 +21,7 @@ from adapters.plugins import ChannelPlugin, channel_plugins, own
 from adapters.settings import (
     AtLeastOne,
     Branch,
+    Port,
     Seconds,
     SettingsError,
     branch_config,
@@ -66,7 +67,7 @@ class HttpSettings(Branch):
 
     host: str = "127.0.0.1"
     """HTTP address"""
-    port: int = Field(8080, ge=0, le=65535)
+    port: Port = 8080
     """HTTP port"""
     max_body_bytes: AtLeastOne = 65536
     """larger bodies get 413"""

@@ -10,7 +10,6 @@ handler's (``entrypoints/kafka/worker.py``); this module knows Kafka, not the en
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine, Hashable
@@ -26,12 +25,10 @@ from adapters.kafka.offsets import OffsetTracker, TopicPartition
 from adapters.kafka.ordering import KeyedSequencer
 from adapters.kafka.records import header_value, request_id
 from adapters.kafka.settings import KafkaSettings
-from adapters.kafka.throttle import ThrottledLog
+from adapters.kafka.throttle import ClientLog, ThrottledLog
 from adapters.telemetry import Telemetry
 
 log = structlog.get_logger(__name__)
-# librdkafka's log lines, handed to the standard library's logging (entrypoints/logging.py).
-CLIENT_LOGGER = logging.getLogger("confluent_kafka")
 
 POLL_SECONDS = 0.1
 # How long the records in flight may stay at KAFKA_MAX_IN_FLIGHT before the partitions pause.
@@ -152,14 +149,14 @@ class KafkaConsumer:
             # The consumer lag per partition, for /metrics.
             "statistics.interval.ms": settings.statistics_interval_ms,
             "stats_cb": self._telemetry.kafka_statistics,
-            # librdkafka's own log lines go through the service's logging (JSON or console).
-            "logger": CLIENT_LOGGER,
+            # librdkafka's own log lines: its warnings join the throttled line for Kafka.
+            "logger": ClientLog(self._throttle),
         }
 
     def _client_error(self, error: KafkaError) -> None:
         if error.code() == KafkaError._ALL_BROKERS_DOWN:
             self.broker_problem = "all brokers are down"
-        self._throttle.warning(f"kafka:{error.name()}", "kafka.client_error", error=error.str())
+        self._throttle.warning(ClientLog.SUBJECT, "kafka.client_error", error=error.str())
 
     @property
     def in_flight(self) -> int:
@@ -248,7 +245,10 @@ class KafkaConsumer:
     async def _probe(self, consumer: Consumer, stop: asyncio.Event) -> None:
         """Asks a broker for the topics' metadata every second, so readiness follows the broker
         and the topics both ways; and, while this worker holds no partition, the group."""
-        config: dict[str, Any] = {**self._settings.client_config(), "logger": CLIENT_LOGGER}
+        config: dict[str, Any] = {
+            **self._settings.client_config(),
+            "logger": ClientLog(self._throttle),
+        }
         admin = AdminClient(config)
         while not stop.is_set():
             try:
