@@ -86,23 +86,53 @@ def _settings() -> Settings:
     return settings
 
 
-def _data(raw: str | None) -> dict[str, Any]:
+CONTEXT_HELP = "The transaction the code approves, as a JSON object (validate must repeat it)."
+INSTANCE_HELP = "The process instance the reply is for (echoed; a whole number stays one)."
+LANGUAGE_HELP = "Template language (default: OTP_DEFAULT_LANGUAGE)."
+
+
+def _data(raw: str | None, option: str = "--data") -> dict[str, Any]:
     if raw is None:
         return {}
     try:
         return dispatch.parse_object(raw.encode())
     except OtpError as exc:
-        raise click.BadParameter(exc.message, param_hint="--data") from None
+        raise click.BadParameter(exc.message, param_hint=option) from None
+
+
+def _correlation(context: str | None, process_instance_id: str | None) -> dict[str, Any]:
+    """The optional --context and --process-instance-id, as the engine's body carries them."""
+    given: dict[str, Any] = {}
+    if context is not None:
+        given["context"] = _data(context, "--context")
+    if process_instance_id is not None:
+        digits = process_instance_id.isascii() and process_instance_id.isdigit()
+        digits = digits and len(process_instance_id) <= 18  # a JSON number the engine reads
+        given["processInstanceId"] = int(process_instance_id) if digits else process_instance_id
+    return given
 
 
 def _print(reply: dict[str, Any]) -> None:
     click.echo(json.dumps(reply, ensure_ascii=False))
 
 
-@click.group()
+FORMAT = click.option(
+    "--format",
+    "output",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="JSON for scripts, or text for a person.",
+)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="otp-service")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """One-time passwords: generate, deliver and validate (see README.md)."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 @main.command()
@@ -214,6 +244,8 @@ class GracefulServer(uvicorn.Server):
 @click.option("--client-id", required=True, help="The business id the code is bound to.")
 @click.option("--language", "-l", default=None, help="Template language.")
 @click.option("--data", "-d", default=None, help="Template parameters as a JSON object.")
+@click.option("--context", default=None, help=CONTEXT_HELP)
+@click.option("--process-instance-id", default=None, help=INSTANCE_HELP)
 def generate(
     template_name: str,
     channel: str,
@@ -221,6 +253,8 @@ def generate(
     client_id: str,
     language: str | None,
     data: str | None,
+    context: str | None,
+    process_instance_id: str | None,
 ) -> None:
     """Generate a code, send it and print the reply JSON (exit 1 when not sent)."""
     settings = _settings()
@@ -230,6 +264,7 @@ def generate(
         "recipient": recipient,
         "clientId": client_id,
         "data": _data(data),
+        **_correlation(context, process_instance_id),
     }
     if language:
         body["language"] = language
@@ -240,13 +275,30 @@ def generate(
 
 
 @main.command()
-@click.option("--client-id", required=True)
+@click.option("--client-id", required=True, help="The business id the code was bound to.")
 @click.option("--channel", "-c", required=True, help="SMS or MAIL.")
 @click.option("--otp", required=True, help="The code the person typed.")
-def validate(client_id: str, channel: str, otp: str) -> None:
+@click.option("--recipient", "-r", default=None, help="Where the code was sent (checked).")
+@click.option("--context", default=None, help=CONTEXT_HELP)
+@click.option("--process-instance-id", default=None, help=INSTANCE_HELP)
+def validate(
+    client_id: str,
+    channel: str,
+    otp: str,
+    recipient: str | None,
+    context: str | None,
+    process_instance_id: str | None,
+) -> None:
     """Validate a code and print the reply JSON (exit 1 when not valid)."""
     settings = _settings()
-    body = {"clientId": client_id, "channel": channel, "otp": otp}
+    body = {
+        "clientId": client_id,
+        "channel": channel,
+        "otp": otp,
+        **_correlation(context, process_instance_id),
+    }
+    if recipient:
+        body["recipient"] = recipient
 
     outcome: dispatch.Outcome = _with_container(lambda: _validate(body), settings)
     _print(outcome.reply)
@@ -254,16 +306,20 @@ def validate(client_id: str, channel: str, otp: str) -> None:
 
 
 @main.command()
-@click.option("--client-id", required=True)
+@click.option("--client-id", required=True, help="The business id whose codes are locked.")
 @click.option("--channel", "-c", required=True, help="SMS or MAIL.")
-def unlock(client_id: str, channel: str) -> None:
+@FORMAT
+def unlock(client_id: str, channel: str, output: str) -> None:
     """Unlock an account locked by too many wrong codes (exit 1 when nothing was locked)."""
 
-    if _with_container(lambda: _unlock(client_id, channel)):
+    unlocked = _with_container(lambda: _unlock(client_id, channel))
+    if output == "json":
+        _print({"clientId": client_id, "channel": channel.upper(), "unlocked": unlocked})
+    elif unlocked:
         click.echo("unlocked: the count of wrong codes starts again")
-        return
-    click.echo("nothing to unlock: no wrong codes are counted for this client and channel")
-    sys.exit(1)
+    else:
+        click.echo("nothing to unlock: no wrong codes are counted for this client and channel")
+    sys.exit(0 if unlocked else 1)
 
 
 @main.group()
@@ -291,17 +347,30 @@ def _with_container(action: Callable[[], Awaitable[T]], settings: Settings | Non
 
 
 @templates.command("list")
-def list_templates() -> None:
+@FORMAT
+def list_templates(output: str) -> None:
     """Names, channels and languages of every template."""
 
-    for summary in _with_container(_list_templates):
+    summaries = _with_container(_list_templates)
+    if output == "json":
+        listed = [
+            {
+                "name": summary.name,
+                "channel": summary.channel.value if summary.channel else None,
+                "languages": list(summary.languages),
+            }
+            for summary in summaries
+        ]
+        click.echo(json.dumps(listed, ensure_ascii=False))
+        return
+    for summary in summaries:
         channel = summary.channel.value if summary.channel else "?"
         click.echo(f"{summary.name}\t{channel}\t{','.join(summary.languages)}")
 
 
 @templates.command()
 @click.argument("name")
-@click.option("--language", "-l", default=None)
+@click.option("--language", "-l", default=None, help=LANGUAGE_HELP)
 def show(name: str, language: str | None) -> None:
     """Print a template's parameters and texts."""
 
@@ -367,7 +436,7 @@ def export_templates(target: Path) -> None:
 
 @templates.command()
 @click.argument("name")
-@click.option("--language", "-l", default=None)
+@click.option("--language", "-l", default=None, help=LANGUAGE_HELP)
 @click.option("--data", "-d", default=None, help="Parameters as a JSON object.")
 def render(name: str, language: str | None, data: str | None) -> None:
     """Show what a person would receive, with a sample code in place of the real one."""

@@ -172,15 +172,26 @@ def _reply(
     body: Mapping[str, Any], process_instance_id: object, error: OtpError | None
 ) -> dict[str, Any]:
     channel = body.get("channel")
+    if process_instance_id is None:
+        process_instance_id = body.get("processInstanceId")
     return {
-        "processInstanceId": process_instance_id
-        if process_instance_id is not None
-        else body.get("processInstanceId"),
-        "clientId": body.get("clientId"),
-        "channel": channel.upper() if isinstance(channel, str) else channel,
+        # Echoed as the reply's schema allows (an id: a whole number or text; the others text),
+        # else null: a wrong-typed field is refused, never carried back.
+        "processInstanceId": process_instance_id if _is_id(process_instance_id) else None,
+        "clientId": _text_or_none(body.get("clientId")),
+        "channel": channel.upper() if isinstance(channel, str) else None,
         "error": error.message if error else None,
         "errorCode": error.code if error else None,
     }
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _text_or_none(value: object) -> str | None:
+    """A text field as the command read it (a whole number counts as its digits), else None."""
+    return str(value) if _is_id(value) else None
 
 
 async def _guarded(action: Any) -> UseCaseOutcome:

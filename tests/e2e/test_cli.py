@@ -57,8 +57,11 @@ def test_render_shows_what_a_person_would_get(tmp_path: Path) -> None:
 
 
 def test_templates_list_and_show(tmp_path: Path) -> None:
-    listed = otp(tmp_path, "templates", "list").stdout.splitlines()
-    assert "otp-mail\tMAIL\ten,ro" in listed and "otp-sms\tSMS\ten,ro" in listed
+    listed = json.loads(otp(tmp_path, "templates", "list").stdout)
+    assert {"name": "otp-sms", "channel": "SMS", "languages": ["en", "ro"]} in listed
+    assert {t["name"] for t in listed} == {"otp-mail", "otp-sms"}
+    text = otp(tmp_path, "templates", "list", "--format", "text").stdout.splitlines()
+    assert "otp-mail\tMAIL\ten,ro" in text and "otp-sms\tSMS\ten,ro" in text
     shown = json.loads(otp(tmp_path, "templates", "show", "otp-mail", "-l", "ro").stdout)
     assert shown["parameters"]["otpValue"]["mandatory"] is True
     assert shown["subject"] == "Codul tău de verificare"
@@ -95,9 +98,15 @@ def test_an_operator_unlocks_an_account_locked_by_wrong_codes(tmp_path: Path) ->
     assert validate(code)["errorCode"] == "OTP_LOCKED"
     unlocked = otp(tmp_path, "unlock", "--client-id", "locked-1", "-c", "sms")
     assert unlocked.returncode == 0, unlocked.stderr
+    assert json.loads(unlocked.stdout) == {
+        "clientId": "locked-1",
+        "channel": "SMS",
+        "unlocked": True,
+    }
     assert validate(code)["otpValid"] is True
-    again = otp(tmp_path, "unlock", "--client-id", "locked-1", "-c", "sms")
+    again = otp(tmp_path, "unlock", "--client-id", "locked-1", "-c", "sms", "--format", "text")
     assert again.returncode == 1
+    assert again.stdout.startswith("nothing to unlock")
 
 
 def test_templates_export_writes_a_folder_that_serves_the_same_templates(tmp_path: Path) -> None:
@@ -109,3 +118,35 @@ def test_templates_export_writes_a_folder_that_serves_the_same_templates(tmp_pat
                TEMPLATES_DIR=str(tmp_path / "copy"))  # fmt: skip
     assert copy.returncode == 0, copy.stderr
     assert copy.stdout == original.stdout
+
+
+def test_a_transaction_context_and_a_process_instance_id_from_the_command_line(
+    tmp_path: Path,
+) -> None:
+    payment = '{"amount": "120.00", "payee": "RO49AAAA1B31007593840000"}'
+    sent = otp(
+        tmp_path, "generate", "-t", "otp-sms", "-c", "sms", "-r", "+40722123456",
+        "--client-id", "c-ctx", "--context", payment, "--process-instance-id", "4242",
+    )  # fmt: skip
+    assert json.loads(sent.stdout)["processInstanceId"] == 4242
+    code = newest_code(tmp_path / "outbox", ".sms")
+
+    def validate(context: str) -> dict[str, object]:
+        tried = otp(
+            tmp_path, "validate", "--client-id", "c-ctx", "-c", "SMS", "--otp", code,
+            "--context", context, "--process-instance-id", "pi-7",
+        )  # fmt: skip
+        reply: dict[str, object] = json.loads(tried.stdout)
+        return reply
+
+    other = validate('{"amount": "999.00", "payee": "RO49AAAA1B31007593840000"}')
+    assert (other["otpValid"], other["processInstanceId"]) == (False, "pi-7")
+    assert validate(payment)["otpValid"] is True
+
+
+def test_help_is_where_a_user_looks_for_it(tmp_path: Path) -> None:
+    bare = otp(tmp_path)
+    assert bare.returncode == 0
+    assert "Commands:" in bare.stdout
+    assert otp(tmp_path, "-h").stdout == bare.stdout
+    assert "--context" in otp(tmp_path, "generate", "-h").stdout

@@ -33,6 +33,12 @@ BOUNDED_LABELS = {
     "topic",
     "partition",
     "limit",
+    # otp_configuration_info: a handful of words each (store, templates, channels, ...).
+    "store",
+    "templates",
+    "channels",
+    "delivery",
+    "kafka",
 }
 
 

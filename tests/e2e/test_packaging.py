@@ -3,6 +3,7 @@ the bundled templates: what a platform team gets from `pip install`."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -58,7 +59,7 @@ def test_an_installed_wheel_serves_the_bundled_templates_outside_the_repository(
     version = metadata.version("otp-service")
     assert _run(otp, "--version", cwd=elsewhere, env=env).split()[-1] == version
     listed = _run(otp, "templates", "list", cwd=elsewhere, env=env)
-    assert {line.split("\t")[0] for line in listed.splitlines()} == {"otp-mail", "otp-sms"}
+    assert {template["name"] for template in json.loads(listed)} == {"otp-mail", "otp-sms"}
 
     port = free_port()
     log = (elsewhere / "serve.log").open("wb")

@@ -17,6 +17,7 @@ from confluent_kafka.cimpl import NewTopic
 from tests.e2e.conftest import RunningService, launch_service
 from tests.e2e.deployment import Deployment
 from tests.integration.kafka import bootstrap
+from tests.integration.servers import mongo_uri
 
 pytestmark = [pytest.mark.e2e]
 
@@ -117,13 +118,24 @@ def test_a_worker_holding_no_partition_while_its_group_has_members_is_unready(
         deployment.stop()
 
 
+@pytest.mark.mongo
 def test_an_empty_template_store_is_unready_and_serve_warns_at_start(tmp_path: Path) -> None:
-    empty = tmp_path / "no-templates"
-    empty.mkdir()
-    service = listening(tmp_path / "w1", TEMPLATES_DIR=str(empty))
+    """A template store in MongoDB may be filled after the start (otp templates import), so
+    serve starts, warns and stays unready; an empty template folder is refused at start
+    (tests/unit/test_config_check.py)."""
+    service = listening(
+        tmp_path / "w1",
+        MONGODB_URI=mongo_uri(),
+        MONGODB_DATABASE=f"empty_{uuid.uuid4().hex[:10]}",
+        TEMPLATE_STORE="mongo",
+        OTP_HASH_KEY="5e" * 32,
+        DELIVERY="outbox",
+    )
     try:
         assert "holds no template" in wait_readiness(service, 503)
         assert "templates.none" in service.logs()
+        answer = httpx.get(f"{service.base_url}/readyz", timeout=3).json()
+        assert answer["configuration"]["templates"] == "mongo"
     finally:
         service.stop()
 

@@ -118,7 +118,9 @@ def test_a_limited_reply_and_the_metric_name_the_limit_that_fired(client: TestCl
 def test_probes_metrics_and_openapi(client: TestClient) -> None:
     version = metadata.version("otp-service")
     assert client.get("/healthz").json() == {"status": "ok", "version": version}
-    assert client.get("/readyz").json() == {"status": "ready"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert set(ready["configuration"]) == {"store", "templates", "channels", "delivery", "kafka"}
     _post(client, "/v1/otp/generate", MAIL)
     metrics = client.get("/metrics").text
     assert 'otp_requests_total{entrypoint="http",operation="generate",outcome="OK"} 1.0' in metrics

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
 
 from domain.errors import InvalidRequest
 from domain.ledger import OtpLedger
 from entrypoints import dispatch
+from entrypoints.schemas import body_schemas
 from tests.harness import Harness
 
 
@@ -55,6 +57,26 @@ def test_the_process_instance_id_comes_back_with_its_json_type(
     reply = harness.generate(processInstanceId=instance_id)
     assert reply["processInstanceId"] == instance_id
     assert type(reply["processInstanceId"]) is type(instance_id)
+
+
+WRONG_TYPES: list[object] = [{}, [], [[1]], 1.5, True, None]
+
+
+@pytest.mark.parametrize("wrong", WRONG_TYPES, ids=repr)
+def test_replies_never_echo_a_wrong_typed_field_and_keep_their_schema(
+    harness: Harness, wrong: object
+) -> None:
+    schemas = body_schemas()
+    for operation, run, schema in (
+        ("generate", harness.generate_use_case, "GenerateReply"),
+        ("validate", harness.validate_use_case, "ValidateReply"),
+    ):
+        body = {"clientId": wrong, "channel": wrong, "processInstanceId": wrong, "otp": wrong}
+        outcome = harness.run(getattr(dispatch, operation)(run, body))
+        jsonschema.validate(outcome.reply, schemas[schema])
+        assert (outcome.reply["clientId"], outcome.reply["channel"]) == (None, None)
+        assert outcome.reply["processInstanceId"] is None
+        assert outcome.reply["errorCode"] == "INVALID_REQUEST"
 
 
 def test_a_header_process_instance_id_wins_over_the_body(harness: Harness) -> None:
