@@ -20,6 +20,13 @@ _ID = {
     "type": ["integer", "string", "null"],
 }
 _CHANNEL = {"type": "string", "enum": ["SMS", "MAIL"], "description": "Case-insensitive."}
+# Text the service refuses (INVALID_REQUEST, 400) when empty, or when it holds a control or
+# invisible character (Unicode category C), which no JSON Schema pattern can name portably.
+_TEXT = {
+    "type": "string",
+    "minLength": 1,
+    "description": "Not empty; no control or invisible characters.",
+}
 _CONTEXT = {
     "type": "object",
     "maxProperties": 16,
@@ -54,11 +61,11 @@ def body_schemas() -> dict[str, dict[str, Any]]:
             "additionalProperties": True,
             "description": "Other top-level keys are template parameters too.",
             "properties": {
-                "templateName": {"type": "string"},
+                "templateName": _TEXT,
                 "channel": _CHANNEL,
-                "recipient": {"type": "string", "description": "E.164 phone or e-mail address."},
-                "clientId": {"type": "string"},
-                "language": {"type": "string"},
+                "recipient": {**_TEXT, "description": "E.164 phone or e-mail address."},
+                "clientId": _TEXT,
+                "language": _TEXT,
                 "processInstanceId": _ID,
                 "data": {"type": "object", "description": "Template parameters."},
                 "contentParams": {"type": "object", "description": "Template parameters."},
@@ -69,13 +76,13 @@ def body_schemas() -> dict[str, dict[str, Any]]:
             "type": "object",
             "required": ["clientId", "channel", "otp"],
             "properties": {
-                "clientId": {"type": "string"},
+                "clientId": _TEXT,
                 "channel": _CHANNEL,
-                "otp": {"type": "string"},
+                "otp": _TEXT,
                 "processInstanceId": _ID,
                 "context": _CONTEXT,
                 "recipient": {
-                    "type": "string",
+                    **_TEXT,
                     "description": "When given, must be where the code was sent.",
                 },
             },

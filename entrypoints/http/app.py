@@ -14,6 +14,7 @@ import structlog
 from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -114,7 +115,16 @@ def create_app(
             Route("/openapi.json", api.openapi),
         ],
         lifespan=api.lifespan,
+        exception_handlers={404: _problem, 405: _problem},
     )
+
+
+async def _problem(_: Request, exc: Exception) -> Response:
+    """No such path, or a method it does not take: JSON like every other answer."""
+    assert isinstance(exc, HTTPException)
+    said = "No such path." if exc.status_code == 404 else "This path does not take that method."
+    body = {"error": said, "errorCode": None}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 class HttpApi:
