@@ -106,6 +106,24 @@ def _message(name: str, title: str, payload: dict[str, Any], headers: dict[str, 
     }
 
 
+# What adapters/channels/kafka_forward.py writes.
+_FORWARDED = {
+    "type": "object",
+    "required": ["reference", "channel", "recipient", "templateName", "language", "text"],
+    "additionalProperties": False,
+    "properties": {
+        "reference": {"type": "string", "description": "Unique per notification; the key."},
+        "channel": {"type": "string"},
+        "recipient": {"type": "string", "description": "The normalised address."},
+        "templateName": {"type": "string"},
+        "language": {"type": "string"},
+        "subject": {"type": ["string", "null"]},
+        "text": {"type": "string"},
+        "html": {"type": ["string", "null"]},
+    },
+}
+
+
 def _channel(topic: str, message: str, description: str) -> dict[str, Any]:
     return {
         "address": topic,
@@ -149,6 +167,12 @@ def document(kafka: KafkaSettings) -> dict[str, Any]:
                 "Lifecycle events, only when KAFKA_TOPIC_OTP_EVENTS names a topic (the address "
                 "is an example).",
             ),
+            "forward": _channel(
+                kafka.notification_external_out,
+                "forwardedNotification",
+                "Rendered notifications of the channels delivered by forwarding on Kafka: an "
+                "external sender reads them and delivers.",
+            ),
         },
         "operations": {
             "receiveGenerate": _operation(
@@ -169,6 +193,9 @@ def document(kafka: KafkaSettings) -> dict[str, Any]:
             "sendLifecycleEvent": _operation(
                 "send", "events", "lifecycleEvent", "Tell what happened to a code"
             ),
+            "sendForwardedNotification": _operation(
+                "send", "forward", "forwardedNotification", "Hand a notification to its sender"
+            ),
         },
         "components": {
             "schemas": {
@@ -176,6 +203,7 @@ def document(kafka: KafkaSettings) -> dict[str, Any]:
                 "EngineHeaders": _ENGINE_HEADERS,
                 "DeadLetterHeaders": _DEAD_LETTER_HEADERS,
                 "LifecycleEvent": _LIFECYCLE_EVENT,
+                "ForwardedNotification": _FORWARDED,
             },
             "messages": _messages(),
         },
@@ -218,6 +246,15 @@ def _messages() -> dict[str, Any]:
             "payload": {"$ref": "#/components/schemas/LifecycleEvent"},
             "bindings": {
                 "kafka": {"key": {"type": "string", "description": "The client's pseudonym."}}
+            },
+        },
+        "forwardedNotification": {
+            "name": "forwardedNotification",
+            "title": "Forwarded notification",
+            "summary": "What the person is to receive, rendered; it holds the code in its texts.",
+            "payload": {"$ref": "#/components/schemas/ForwardedNotification"},
+            "bindings": {
+                "kafka": {"key": {"type": "string", "description": "The notification's reference."}}
             },
         },
         "deadLetter": {

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,55 @@ def test_the_checked_in_documents_are_what_the_service_serves() -> None:
     # `otp contract openapi > docs/openapi.json` (and asyncapi) after a change.
     assert _checked_in("openapi.json") == openapi.document()
     assert _checked_in("asyncapi.json") == asyncapi.document(kafka_example())
+
+
+PARSER_VERSION = "3.6.3"
+
+
+@pytest.fixture(scope="module")
+def asyncapi_parser() -> Path:
+    """@asyncapi/parser from the npm registry, installed once into the servers' cache."""
+    home = Path(os.environ.get("OTP_SERVICES_HOME", Path.home() / ".cache" / "otp-service"))
+    folder = home / f"asyncapi-parser-{PARSER_VERSION}"
+    if not (folder / "node_modules" / "@asyncapi" / "parser").is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "package.json").write_text('{"name": "otp-asyncapi-check", "private": true}')
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent",
+             f"@asyncapi/parser@{PARSER_VERSION}"],
+            cwd=folder, check=True, timeout=300,
+        )  # fmt: skip
+    # The script is the project's; ESM resolves the parser from beside it.
+    shutil.copy(ROOT / "scripts" / "asyncapi" / "check.mjs", folder / "check.mjs")
+    return folder / "check.mjs"
+
+
+def test_the_official_asyncapi_parser_accepts_the_document_and_it_lists_every_topic(
+    asyncapi_parser: Path,
+) -> None:
+    parsed = subprocess.run(
+        ["node", str(asyncapi_parser), str(ROOT / "docs" / "asyncapi.json")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    lines = [json.loads(line) for line in parsed.stdout.splitlines() if line.startswith("{")]
+    errors = [line for line in lines if line.get("severity") == 0]
+    assert (parsed.returncode, errors) == (0, []), parsed.stdout + parsed.stderr
+    kafka = kafka_example()
+    written_or_read = {
+        kafka.generate_in, kafka.generate_out, kafka.validate_in, kafka.validate_out,
+        kafka.dead_letter, kafka.notification_external_out,
+        "ai.flowx.plugin.notification.otp.events.v1",  # KAFKA_TOPIC_OTP_EVENTS' example
+    }  # fmt: skip
+    assert set(lines[-1]["channels"]) == written_or_read
+    # And it would see a mistake: a reference to a message that does not exist.
+    broken = _checked_in("asyncapi.json")
+    broken["channels"]["generateIn"]["messages"]["generateRequest"]["$ref"] += "Nope"
+    target = asyncapi_parser.parent / "broken.json"
+    target.write_text(json.dumps(broken))
+    refused = subprocess.run(
+        ["node", str(asyncapi_parser), str(target)], capture_output=True, timeout=120, check=False
+    )
+    assert refused.returncode == 1
 
 
 def test_the_openapi_document_is_valid_openapi_3_1() -> None:
