@@ -174,29 +174,7 @@ def document(kafka: KafkaSettings) -> dict[str, Any]:
                 "external sender reads them and delivers.",
             ),
         },
-        "operations": {
-            "receiveGenerate": _operation(
-                "receive", "generateIn", "generateRequest", "Generate a code and send it"
-            ),
-            "sendGenerateReply": _operation(
-                "send", "generateOut", "generateReply", "Whether the code was sent"
-            ),
-            "receiveValidate": _operation(
-                "receive", "validateIn", "validateRequest", "Validate a code"
-            ),
-            "sendValidateReply": _operation(
-                "send", "validateOut", "validateReply", "Whether the code was right"
-            ),
-            "sendDeadLetter": _operation(
-                "send", "deadLetter", "deadLetter", "Keep a record a person must look at"
-            ),
-            "sendLifecycleEvent": _operation(
-                "send", "events", "lifecycleEvent", "Tell what happened to a code"
-            ),
-            "sendForwardedNotification": _operation(
-                "send", "forward", "forwardedNotification", "Hand a notification to its sender"
-            ),
-        },
+        "operations": _operations(),
         "components": {
             "schemas": {
                 **schemas,
@@ -207,6 +185,33 @@ def document(kafka: KafkaSettings) -> dict[str, Any]:
             },
             "messages": _messages(),
         },
+    }
+
+
+def _operations() -> dict[str, Any]:
+    """What the service does on each channel: it receives requests, sends the rest."""
+    return {
+        "receiveGenerate": _operation(
+            "receive", "generateIn", "generateRequest", "Generate a code and send it"
+        ),
+        "sendGenerateReply": _operation(
+            "send", "generateOut", "generateReply", "Whether the code was sent"
+        ),
+        "receiveValidate": _operation(
+            "receive", "validateIn", "validateRequest", "Validate a code"
+        ),
+        "sendValidateReply": _operation(
+            "send", "validateOut", "validateReply", "Whether the code was right"
+        ),
+        "sendDeadLetter": _operation(
+            "send", "deadLetter", "deadLetter", "Keep a record a person must look at"
+        ),
+        "sendLifecycleEvent": _operation(
+            "send", "events", "lifecycleEvent", "Tell what happened to a code"
+        ),
+        "sendForwardedNotification": _operation(
+            "send", "forward", "forwardedNotification", "Hand a notification to its sender"
+        ),
     }
 
 
