@@ -73,15 +73,11 @@ class ConfigurationRefused(click.ClickException):
             click.echo(f"  - {problem}", err=True)
 
 
-def _read_settings() -> Settings:
+def _settings() -> Settings:
     try:
-        return Settings.from_env(os.environ)
+        settings = Settings.from_env(os.environ)
     except SettingsError as exc:
         raise ConfigurationRefused(exc.problems) from None
-
-
-def _settings() -> Settings:
-    settings = _read_settings()
     configure_logging(log_format=settings.telemetry.log_format, level=settings.telemetry.log_level)
     return settings
 
@@ -163,7 +159,7 @@ def serve(
     elif unread:
         log.warning("kafka.reply_topic_unread", detail=unread)
     if not reuse_port:  # the parent of --workers has checked them for every worker
-        problems += _template_problems(settings, refuse=False)
+        problems += _template_problems(settings)
     if problems:
         raise ConfigurationRefused(problems)
     count = workers or http.workers
@@ -210,11 +206,10 @@ def _unread_reply_topics(settings: Settings) -> str | None:
     )
 
 
-def _template_problems(settings: Settings, *, refuse: bool) -> list[str]:
-    """Every template read and rendered before the service starts. Files are read here and
-    refuse the start; a store (MongoDB) may be down at start, so serve leaves it to readiness
-    and warns, while ``config check`` (``refuse``) reads it too and reports it unreadable."""
-    if settings.store.templates != "files" and not refuse:
+def _template_problems(settings: Settings) -> list[str]:
+    """Every template of a folder read and rendered before the service starts. A store
+    (MongoDB) may be down at start: serve leaves it to readiness, which warns."""
+    if settings.store.templates != "files":
         return []
     try:
         found = _with_container(_check_templates, settings)
