@@ -38,12 +38,13 @@ from entrypoints.http.server import with_header_timeout
 from entrypoints.logging import configure_logging
 from entrypoints.runtime import Supervisor, running_container, serving
 from entrypoints.settings import (
+    HttpSettings,
     Settings,
     SettingsError,
     configuration,
     documentation,
-    exposure_problems,
     kafka_example,
+    names,
 )
 from entrypoints.workers import reuse_port_socket, run_workers
 
@@ -131,28 +132,40 @@ def main(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
+def _http_options(command: Callable[..., None]) -> Callable[..., None]:
+    """An option per HTTP setting but the callers' keys (a secret has no place on a command
+    line, which other users of the machine can read): ``--max-body-bytes`` sets
+    HTTP_MAX_BODY_BYTES for this process and its workers, checked like the variable."""
+    for name, field in reversed(HttpSettings.model_fields.items()):
+        if name == "api_keys":
+            continue
+        variable = names(field)[0]
+        doc = " ".join((field.description or "").split())
+        command = click.option(
+            "--" + name.replace("_", "-"),
+            variable,
+            default=None,
+            metavar={int: "INTEGER", float: "NUMBER"}.get(type(field.default), "TEXT"),
+            help=f"Sets {variable}: {doc}.",
+        )(command)
+    return command
+
+
 @main.command()
-@click.option("--host", default=None, help="Overrides HTTP_HOST.")
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Overrides HTTP_PORT.")
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=None,
-    help="Processes sharing the port and the consumer group (overrides HTTP_WORKERS).",
-)
+@_http_options
 @click.option("--reuse-port", is_flag=True, hidden=True, help="Set by --workers for each worker.")
 @click.option(
     "--strict",
     is_flag=True,
     help="Refuse to start when a reply topic is outside ENGINE_TOPIC_PATTERN (else a warning).",
 )
-def serve(
-    host: str | None, port: int | None, workers: int | None, reuse_port: bool, strict: bool
-) -> None:
+def serve(reuse_port: bool, strict: bool, **http_options: str | None) -> None:
     """Serve the HTTP API (and the Kafka consumer) until SIGTERM or Ctrl-C."""
+    # An option is its variable: set before the settings are read, inherited by the workers.
+    os.environ.update({name: value for name, value in http_options.items() if value is not None})
     settings = _settings()
     http = settings.http
-    problems = exposure_problems(host, http.api_keys, settings.keys.test_codes) if host else []
+    problems = []
     unread = _unread_reply_topics(settings)
     if strict and unread:
         problems.append(unread)
@@ -162,9 +175,8 @@ def serve(
         problems += _template_problems(settings)
     if problems:
         raise ConfigurationRefused(problems)
-    count = workers or http.workers
-    if count > 1 and not reuse_port:
-        sys.exit(run_workers(count, host or http.host, port or http.port))
+    if http.workers > 1 and not reuse_port:
+        sys.exit(run_workers(http.workers))
     supervisor = Supervisor()
     app = create_app(
         lambda: serving(settings, supervisor),
@@ -176,8 +188,8 @@ def serve(
     )
     config = uvicorn.Config(
         app,
-        host=host or http.host,
-        port=port or http.port,
+        host=http.host,
+        port=http.port,
         log_config=None,
         access_log=False,
         lifespan="on",

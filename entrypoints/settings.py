@@ -33,7 +33,7 @@ from adapters.stores import StorePlugin, store_plugins, store_problems
 from adapters.telemetry_settings import TelemetrySettings
 from domain.channel import Channel
 
-__all__ = ["KafkaSettings", "Settings", "SettingsError"]
+__all__ = ["KafkaSettings", "Settings", "SettingsError", "names"]
 
 
 @attrs.frozen

@@ -34,10 +34,11 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_workers(count: int, host: str, port: int) -> int:
-    """Starts ``count`` workers and waits; returns the exit status for the parent."""
+def run_workers(count: int) -> int:
+    """Starts ``count`` workers, which read the parent's environment (its ``otp serve`` options
+    among it), and waits; returns the exit status for the parent."""
     command = [sys.executable, "-c", "from entrypoints.cli import main; main()", "serve",
-               "--host", host, "--port", str(port), "--reuse-port"]  # fmt: skip
+               "--reuse-port"]  # fmt: skip
     children = [subprocess.Popen(command) for _ in range(count)]
     log.info("workers.started", count=count, pids=[c.pid for c in children])
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from adapters.settings import SettingsError
-from entrypoints.settings import Settings
+from entrypoints.settings import HttpSettings, Settings
 
 KAFKA = {
     "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
@@ -122,6 +122,25 @@ def test_a_refused_configuration_exits_78_with_every_problem_and_no_traceback(
     for absent in ("Traceback", "Usage:", SECRET):
         assert absent not in done.stderr + done.stdout
     assert "http.serving" not in done.stderr + done.stdout
+
+
+def test_serve_takes_every_http_setting_as_an_option_checked_like_its_variable(
+    tmp_path: Path,
+) -> None:
+    options = ["--port", "99999", "--max-body-bytes", "many", "--body-timeout-seconds", "0"]
+    done = _otp(["serve", *options], {}, tmp_path)
+    assert done.returncode == 78
+    for variable in ("HTTP_PORT", "HTTP_MAX_BODY_BYTES", "HTTP_BODY_TIMEOUT_SECONDS"):
+        assert variable in done.stderr
+    assert "Usage:" not in done.stderr
+    exposed = _otp(["serve", "--host", "0.0.0.0"], {}, tmp_path)
+    assert exposed.returncode == 78
+    assert "HTTP_API_KEYS is required to serve on 0.0.0.0" in exposed.stderr
+    listed = _otp(["serve", "--help"], {}, tmp_path).stdout
+    for name in HttpSettings.model_fields:
+        option = "--" + name.replace("_", "-")
+        # The callers' keys are a secret: never on a command line, which others can read.
+        assert (option in listed) == (name != "api_keys"), option
 
 
 def test_serve_refuses_a_template_folder_without_a_template_for_a_delivered_channel(
