@@ -70,16 +70,11 @@ def _required(value: T | None, what: str) -> T:
 
 
 def build_hasher(keys: tuple[NamedKey, ...], key_file: Path) -> HmacCodeHasher:
+    """The configured keys, else the embedded default's local key (the commands that issue
+    codes warn about it: ``otp serve``, ``otp generate``)."""
     if keys:
         return HmacCodeHasher(keys)
-    key = load_or_create_key(key_file)
-    log.warning(
-        "hash_key.generated_locally",
-        detail="OTP_HASH_KEYS is not set; using a random key kept in a local file. "
-        "Set OTP_HASH_KEYS in any shared or production deployment.",
-        key_file=str(key_file),
-    )
-    return HmacCodeHasher([NamedKey.unnamed(key)])
+    return HmacCodeHasher([NamedKey.unnamed(load_or_create_key(key_file))])
 
 
 def kafka_producer_config(kafka: KafkaSettings | None, throttle: ThrottledLog) -> dict[str, Any]:
@@ -134,7 +129,11 @@ def templates_kind(store: StoreSettings) -> str:
 
 def templates_origin(store: StoreSettings) -> str:
     if store.templates != "files":
-        return f"the template store (TEMPLATE_STORE={store.templates})"
+        # A store that is not a folder is filled from one: the message says how.
+        return (
+            f"the template store (TEMPLATE_STORE={store.templates}; "
+            "load a folder into it with `otp templates import`)"
+        )
     return "TEMPLATES_DIR" if store.templates_dir is not None else "the bundled templates"
 
 

@@ -83,6 +83,18 @@ def _settings() -> Settings:
     return settings
 
 
+def _warn_of_a_local_key(settings: Settings) -> None:
+    """Where a code is issued (serve, generate): codes hashed with the embedded default's key
+    file cannot be checked by another machine, and the file is not a managed secret."""
+    if not settings.keys.keys:
+        log.warning(
+            "hash_key.generated_locally",
+            detail="OTP_HASH_KEYS is not set; using a random key kept in a local file. "
+            "Set OTP_HASH_KEYS in any shared or production deployment.",
+            key_file=str(settings.keys.hash_key_file),
+        )
+
+
 CONTEXT_HELP = "The transaction the code approves, as a JSON object (validate must repeat it)."
 INSTANCE_HELP = "The process instance the reply is for (echoed; a whole number stays one)."
 LANGUAGE_HELP = "Template language (default: OTP_DEFAULT_LANGUAGE)."
@@ -175,6 +187,8 @@ def serve(reuse_port: bool, strict: bool, **http_options: str | None) -> None:
         problems += _template_problems(settings)
     if problems:
         raise ConfigurationRefused(problems)
+    if not reuse_port:  # once, not once per worker
+        _warn_of_a_local_key(settings)
     if http.workers > 1 and not reuse_port:
         sys.exit(run_workers(http.workers))
     supervisor = Supervisor()
@@ -265,6 +279,7 @@ def generate(
 ) -> None:
     """Generate a code, send it and print the reply JSON (exit 1 when not sent)."""
     settings = _settings()
+    _warn_of_a_local_key(settings)
     body: dict[str, Any] = {
         "templateName": template_name,
         "channel": channel,

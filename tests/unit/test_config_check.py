@@ -183,3 +183,20 @@ def test_config_check_says_what_it_checked_for_the_embedded_default(tmp_path: Pa
     assert checked["delivery"] == "MAIL:outbox,SMS:outbox"
     assert set(checked["templateChannels"]) == {"MAIL", "SMS"}
     assert checked["templatesFound"] >= 2
+
+
+def test_the_local_key_warning_comes_only_where_a_code_is_issued(tmp_path: Path) -> None:
+    person = ["--client-id", "c1", "-c", "SMS"]
+    generate = ["generate", "-t", "otp-sms", "-r", "+40722123456", *person]
+    said = {
+        command[0]: _otp(command, {}, tmp_path)
+        for command in (
+            generate,
+            ["validate", *person, "--otp", "000000"],
+            ["unlock", *person],
+            ["templates", "list"],
+        )
+    }
+    assert said["generate"].returncode == 0
+    warned = {name: "hash_key.generated_locally" in done.stderr for name, done in said.items()}
+    assert warned == {"generate": True, "validate": False, "unlock": False, "templates": False}
