@@ -222,7 +222,9 @@ class Adapters(containers.DeclarativeContainer):
         open_channels,
         plugins,
         channel_settings,
-        providers.Factory(ChannelContext, store.provided.outbox_dir, retry),
+        providers.Factory(
+            ChannelContext, store.provided.outbox_dir, retry, telemetry.provided.registry
+        ),
     )
     checks = providers.Callable(message_checks, plugins, channel_settings)
     forward: providers.Provider[FailoverChannel | None] = providers.Selector(

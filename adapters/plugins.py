@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
+from prometheus_client import CollectorRegistry
 
 from adapters.channels.failover import RetryPolicy
 from adapters.settings import Branch
@@ -26,10 +27,12 @@ GROUP = "otp_service.channels"
 @attrs.frozen
 class ChannelContext:
     """What the service lends every channel: the outbox folder (where a channel without a
-    provider writes its messages) and how deliveries are retried."""
+    provider writes its messages), how deliveries are retried, and the registry its metrics
+    join (None: they are kept apart, as in a test)."""
 
     outbox_dir: Path
     retry: RetryPolicy
+    registry: CollectorRegistry | None = None
 
 
 @runtime_checkable

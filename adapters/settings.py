@@ -157,6 +157,7 @@ _EXPECTED = {
     "less_than_equal": "at most {le}",
     "greater_than": "more than {gt}",
     "literal_error": "one of {expected}",
+    "string_too_long": "at most {max_length} characters long",
 }
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Installs, starts and stops the test servers: Apache Kafka (KRaft) and a MongoDB-wire server.
+"""Installs, starts and stops the test servers: Apache Kafka (KRaft), a MongoDB-wire server and
+an SMSC.
 
-    scripts/services up | down | status | env | install | pid kafka|mongo|node1|node2|node3
+    scripts/services up | down | status | env | install | pid kafka|mongo|smsc|node1|node2|node3
     scripts/services cluster up | down | status | env
 
 `cluster` is a replicated Kafka cluster beside the single node: three KRaft nodes, each broker
@@ -11,7 +12,10 @@ the faults a bank's cluster has. It is started by the tests that need it, from t
 Downloads and builds are cached under $OTP_SERVICES_HOME (default ~/.cache/otp-service), never
 in the work tree. Both come from Maven Central jars: Kafka, and mongo-java-server on its H2 file
 backend, started by the small launcher in scripts/mongo_wire/ (compiled once into the cache).
-Each needs Java 17 or newer and Maven.
+The SMSC is jsmpp's SMPP 3.4 server session (Maven Central too) behind the launcher in
+scripts/smsc/, which records what it receives, answers with delivery receipts, and can be told
+over a loopback control port to throttle, refuse or drop the bind. Each needs Java 17 or newer
+and Maven.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ HOST = "127.0.0.1"
 KAFKA_PORT = int(os.environ.get("OTP_KAFKA_PORT", "19092"))
 CONTROLLER_PORT = int(os.environ.get("OTP_KAFKA_CONTROLLER_PORT", "19093"))
 MONGO_PORT = int(os.environ.get("OTP_MONGO_PORT", "17017"))
+SMSC_PORT = int(os.environ.get("OTP_SMSC_PORT", "12775"))
+SMSC_CONTROL_PORT = int(os.environ.get("OTP_SMSC_CONTROL_PORT", "12776"))
+# The SMSC's one account, on loopback only (SMPP 3.4 passwords hold at most 8 characters).
+SMSC_SYSTEM_ID, SMSC_PASSWORD = "otp-service", "smsc-pw1"
 # A second listener that asks for SASL/PLAIN, for the tests of the client's security settings.
 # The account is the test broker's own, on loopback only.
 KAFKA_SASL_PORT = int(os.environ.get("OTP_KAFKA_SASL_PORT", "19094"))
@@ -53,6 +61,7 @@ KAFKA_VERSION = "4.1.1"
 LOG4J_VERSION = "2.25.3"
 SLF4J_VERSION = "2.0.17"
 MONGO_JAVA_SERVER_VERSION = "1.47.0"
+JSMPP_VERSION = "3.0.1"
 
 KAFKA_POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -82,6 +91,23 @@ MONGO_POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
   <dependencies>
     <dependency><groupId>de.bwaldvogel</groupId><artifactId>mongo-java-server-h2-backend</artifactId>
       <version>{MONGO_JAVA_SERVER_VERSION}</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId>
+      <version>{SLF4J_VERSION}</version></dependency>
+  </dependencies>
+</project>
+"""
+
+SMSC_POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.otp-service</groupId>
+  <artifactId>smsc-runtime</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.jsmpp</groupId><artifactId>jsmpp</artifactId>
+      <version>{JSMPP_VERSION}</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId>
+      <version>{SLF4J_VERSION}</version></dependency>
     <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId>
       <version>{SLF4J_VERSION}</version></dependency>
   </dependencies>
@@ -133,7 +159,7 @@ def need(tool: str) -> str:
 NEEDS = {
     "mvn": "fetch the test servers' jars from Maven Central",
     "java": "run Kafka and the MongoDB-wire server (Java 17 or newer)",
-    "javac": "compile the MongoDB-wire server's launcher (a JDK 17 or newer)",
+    "javac": "compile the MongoDB-wire server's and the SMSC's launchers (a JDK 17 or newer)",
 }
 
 
@@ -173,15 +199,30 @@ def mongo_home() -> Path:
 
 
 LAUNCHER = "OtpMongoWireServer"
+SMSC_LAUNCHER = "OtpSmsc"
 
 
 def install_mongo() -> Path:
-    """The jars and the launcher compiled against them; rebuilt when the launcher changes."""
     home = maven_runtime(mongo_home(), MONGO_POM, f"mongo-java-server {MONGO_JAVA_SERVER_VERSION}")
-    source = (HERE / "mongo_wire" / f"{LAUNCHER}.java").read_text()
+    return compile_launcher(home, HERE / "mongo_wire" / f"{LAUNCHER}.java", "MongoDB-wire")
+
+
+def smsc_home() -> Path:
+    return HOME / f"jsmpp-{JSMPP_VERSION}"
+
+
+def install_smsc() -> Path:
+    home = maven_runtime(smsc_home(), SMSC_POM, f"jsmpp {JSMPP_VERSION}")
+    return compile_launcher(home, HERE / "smsc" / f"{SMSC_LAUNCHER}.java", "SMSC")
+
+
+def compile_launcher(home: Path, launcher: Path, what: str) -> Path:
+    """The launcher compiled against the jars of ``home``; rebuilt when its source changes."""
+    source = launcher.read_text()
     classes = home / "classes"
-    copy = classes / f"{LAUNCHER}.java"
-    if copy.exists() and copy.read_text() == source and (classes / f"{LAUNCHER}.class").exists():
+    copy = classes / launcher.name
+    compiled = classes / f"{launcher.stem}.class"
+    if copy.exists() and copy.read_text() == source and compiled.exists():
         return home
     shutil.rmtree(classes, ignore_errors=True)
     classes.mkdir(parents=True)
@@ -189,7 +230,7 @@ def install_mongo() -> Path:
     run(
         [need("javac"), "-d", str(classes), "-cp", str(home / "lib" / "*"), str(copy)],
         home,
-        "MongoDB-wire launcher compile",
+        f"{what} launcher compile",
     )
     return home
 
@@ -448,6 +489,28 @@ def start_mongo() -> None:
     say("mongo ready")
 
 
+def smsc_ready() -> bool:
+    return port_open(SMSC_PORT) and port_open(SMSC_CONTROL_PORT)
+
+
+def start_smsc() -> None:
+    if running_pid("smsc") is not None and smsc_ready():
+        say(f"smsc already running on {HOST}:{SMSC_PORT}")
+        return
+    home = install_smsc()
+    say(f"starting smsc (jsmpp {JSMPP_VERSION}) on {HOST}:{SMSC_PORT}...")
+    classpath = os.pathsep.join([str(home / "lib" / "*"), str(home / "classes")])
+    log = spawn(
+        "smsc",
+        [need("java"), "-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath,
+         SMSC_LAUNCHER, HOST, str(SMSC_PORT), str(SMSC_CONTROL_PORT), SMSC_SYSTEM_ID,
+         SMSC_PASSWORD],
+        RUN,
+    )  # fmt: skip
+    wait_until(smsc_ready, "smsc", log)
+    say("smsc ready")
+
+
 def stop(name: str) -> None:
     pid = running_pid(name)
     if pid is None:
@@ -472,10 +535,14 @@ def env_lines() -> list[str]:
         f"export OTP_TEST_KAFKA_SASL_USER={KAFKA_SASL_USER}",
         f"export OTP_TEST_KAFKA_SASL_PASSWORD={KAFKA_SASL_PASSWORD}",
         f"export MONGODB_URI=mongodb://{HOST}:{MONGO_PORT}/otp",
+        f"export OTP_TEST_SMSC={HOST}:{SMSC_PORT}",
+        f"export OTP_TEST_SMSC_CONTROL=http://{HOST}:{SMSC_CONTROL_PORT}",
+        f"export OTP_TEST_SMSC_SYSTEM_ID={SMSC_SYSTEM_ID}",
+        f"export OTP_TEST_SMSC_PASSWORD={SMSC_PASSWORD}",
     ]
 
 
-NAMES = ["kafka", "mongo", *(node_name(n) for n in CLUSTER_NODES)]
+NAMES = ["kafka", "mongo", "smsc", *(node_name(n) for n in CLUSTER_NODES)]
 
 
 def main() -> None:
@@ -491,12 +558,15 @@ def main() -> None:
     if action == "install":
         install_kafka()
         install_mongo()
+        install_smsc()
     elif action == "up":
         start_mongo()
         start_kafka()
+        start_smsc()
     elif action == "down":
         stop("kafka")
         stop("mongo")
+        stop("smsc")
         stop_cluster()
     elif action == "cluster":
         cluster_action(arguments.name or "status")
@@ -504,6 +574,7 @@ def main() -> None:
         for name, port, ready in (
             ("kafka", KAFKA_PORT, kafka_ready),
             ("mongo", MONGO_PORT, mongo_ready),
+            ("smsc", SMSC_PORT, smsc_ready),
         ):
             state = "ready" if running_pid(name) and ready() else "stopped"
             print(f"{name}\t{HOST}:{port}\t{state}")

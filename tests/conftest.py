@@ -11,6 +11,7 @@ from tests.e2e.deployment import deployment  # noqa: F401 - a fixture
 from tests.harness import Harness
 from tests.kafka_rig import rig  # noqa: F401 - a fixture for the Kafka tiers
 from tests.sms_server import sms_providers  # noqa: F401 - a fixture
+from tests.smsc import smsc  # noqa: F401 - a fixture
 from tests.smtp_server import certificate_authority, mail_server  # noqa: F401 - fixtures
 
 
@@ -26,6 +27,7 @@ REAL_SERVERS = {
     "mongo": "MongoDB-wire (mongo-java-server)",
     "smtp": "SMTP (aiosmtpd)",
     "sms_provider": "SMS provider API (local HTTP)",
+    "smsc": "SMSC (jsmpp, SMPP 3.4)",
 }
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, field_validator
 
 from adapters.channels.failover import RetryPolicy
+from adapters.channels.smpp import SmppConfig
 from adapters.channels.sms_http import TwilioConfig, WebhookConfig
 from adapters.channels.smtp import SmtpConfig
 from adapters.recipients import DENIED_BY_DEFAULT, KINDS
@@ -73,7 +74,7 @@ class MailSettings(Branch):
     smtp: SmtpConfig | None = None
 
 
-SMS_PROVIDERS = ("twilio", "webhook")
+SMS_PROVIDERS = ("twilio", "webhook", "smpp")
 
 
 class SmsSettings(Branch):
@@ -85,7 +86,7 @@ class SmsSettings(Branch):
     providers: Annotated[tuple[str, ...], LowerWords] = Field(
         (), json_schema_extra=shown("unset: SMS go to the outbox")
     )
-    """`twilio`, `webhook`, comma-separated in failover order"""
+    """`twilio`, `webhook`, `smpp`, comma-separated in failover order"""
     allowed_countries: Annotated[tuple[str, ...], UpperWords] = Field(
         (), json_schema_extra={**shown("all"), **ABUSE}
     )
@@ -97,6 +98,7 @@ class SmsSettings(Branch):
     `personal_number`, `pager`, `uan`, `voicemail` too)"""
     twilio: TwilioConfig | None = None
     webhook: WebhookConfig | None = None
+    smpp: SmppConfig | None = None
     max_segments: AtLeastOne = 3
     """longer texts are refused before sending"""
     http_timeout_seconds: Seconds = 10.0

@@ -1,17 +1,19 @@
-"""The SMS channel as a plug-in: the providers SMS_PROVIDERS names, in failover order, else
-`.sms` files in the outbox; numbers checked with phonenumbers; texts refused past
-SMS_MAX_SEGMENTS parts."""
+"""The SMS channel as a plug-in: the providers SMS_PROVIDERS names (HTTP APIs, an SMPP SMSC), in
+failover order, else `.sms` files in the outbox; numbers checked with phonenumbers; texts
+refused past SMS_MAX_SEGMENTS parts."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 
 from adapters.channels.failover import FailoverChannel, Provider
 from adapters.channels.outbox import OutboxSmsChannel
+from adapters.channels.receipts import DeliveryReceipts
 from adapters.channels.settings import SmsSettings
+from adapters.channels.smpp import smpp_provider
 from adapters.channels.sms_http import TwilioSmsProvider, WebhookSmsProvider
 from adapters.channels.sms_segments import SmsLengthCheck
 from adapters.plugins import ChannelContext
@@ -20,13 +22,22 @@ from application.ports import NotificationChannel
 from domain.channel import Channel
 
 
-def providers(sms: SmsSettings, client: httpx.AsyncClient) -> list[Provider]:
-    """The SMS providers in the order SMS_PROVIDERS names them (failover order)."""
+async def providers(
+    sms: SmsSettings, stack: AsyncExitStack, receipts: DeliveryReceipts
+) -> list[Provider]:
+    """The SMS providers in the order SMS_PROVIDERS names them (failover order), open until
+    ``stack`` closes."""
     built: dict[str, Provider] = {}
-    if sms.twilio is not None:
-        built["twilio"] = TwilioSmsProvider(client, sms.twilio)
-    if sms.webhook is not None:
-        built["webhook"] = WebhookSmsProvider(client, sms.webhook)
+    if sms.twilio is not None or sms.webhook is not None:
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(timeout=sms.http_timeout_seconds)
+        )
+        if sms.twilio is not None:
+            built["twilio"] = TwilioSmsProvider(client, sms.twilio)
+        if sms.webhook is not None:
+            built["webhook"] = WebhookSmsProvider(client, sms.webhook)
+    if sms.smpp is not None:
+        built["smpp"] = await stack.enter_async_context(smpp_provider(sms.smpp, receipts))
     return [built[name] for name in sms.providers]
 
 
@@ -54,8 +65,9 @@ class SmsPlugin:
         if not settings.providers:
             yield OutboxSmsChannel(context.outbox_dir)
             return
-        async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as client:
-            yield FailoverChannel(providers(settings, client), context.retry)
+        async with AsyncExitStack() as stack:
+            receipts = DeliveryReceipts(context.registry)
+            yield FailoverChannel(await providers(settings, stack, receipts), context.retry)
 
 
 PLUGIN = SmsPlugin()

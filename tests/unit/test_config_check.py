@@ -59,6 +59,26 @@ BAD = [
     ("TWILIO_BASE_URL", {"SMS_PROVIDERS": "twilio", "TWILIO_BASE_URL": "ftp://api.example"}),
     ("SMS_WEBHOOK_URL", {"SMS_PROVIDERS": "webhook", "SMS_WEBHOOK_URL": "not a url"}),
     ("SMS_PROVIDERS", {"SMS_PROVIDERS": "pigeon"}),
+    ("SMPP_HOST", {"SMS_PROVIDERS": "smpp", "SMPP_SYSTEM_ID": "otp", "SMPP_PASSWORD": "pw"}),
+    (
+        "SMPP_PASSWORD",
+        {
+            "SMS_PROVIDERS": "smpp",
+            "SMPP_HOST": "smsc",
+            "SMPP_SYSTEM_ID": "otp",
+            "SMPP_PASSWORD": SECRET,
+        },
+    ),  # fmt: skip
+    (
+        "SMPP_WINDOW",
+        {
+            "SMS_PROVIDERS": "smpp",
+            "SMPP_HOST": "smsc",
+            "SMPP_SYSTEM_ID": "otp",
+            "SMPP_PASSWORD": "pw",
+            "SMPP_WINDOW": "0",
+        },
+    ),  # fmt: skip
     ("OTEL_EXPORTER_OTLP_ENDPOINT", {"OTEL_EXPORTER_OTLP_ENDPOINT": "localhost:4318"}),
     ("STORE", {"STORE": "postgres"}),
     ("TEMPLATE_STORE", {"TEMPLATE_STORE": "redis"}),
