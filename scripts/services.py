@@ -63,56 +63,45 @@ SLF4J_VERSION = "2.0.17"
 MONGO_JAVA_SERVER_VERSION = "1.47.0"
 JSMPP_VERSION = "3.0.1"
 
-KAFKA_POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>local.otp-service</groupId>
-  <artifactId>kafka-runtime</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>
-      <version>{KAFKA_VERSION}</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId>
-      <version>{SLF4J_VERSION}</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId>
-      <version>{LOG4J_VERSION}</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId>
-      <version>{LOG4J_VERSION}</version></dependency>
-  </dependencies>
-</project>
-"""
 
-MONGO_POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>local.otp-service</groupId>
-  <artifactId>mongo-wire-runtime</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>de.bwaldvogel</groupId><artifactId>mongo-java-server-h2-backend</artifactId>
-      <version>{MONGO_JAVA_SERVER_VERSION}</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId>
-      <version>{SLF4J_VERSION}</version></dependency>
-  </dependencies>
-</project>
-"""
+def runtime_pom(name: str, *dependencies: str) -> str:
+    """A POM that only names jars (``group:artifact:version``), for Maven to fetch."""
+    lines = []
+    for dependency in dependencies:
+        group, artifact, version = dependency.split(":")
+        lines.append(
+            f"    <dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId>\n"
+            f"      <version>{version}</version></dependency>\n"
+        )
+    return (
+        '<project xmlns="http://maven.apache.org/POM/4.0.0">\n'
+        "  <modelVersion>4.0.0</modelVersion>\n"
+        "  <groupId>local.otp-service</groupId>\n"
+        f"  <artifactId>{name}-runtime</artifactId>\n"
+        "  <version>1</version>\n"
+        "  <packaging>pom</packaging>\n"
+        "  <dependencies>\n" + "".join(lines) + "  </dependencies>\n</project>\n"
+    )
 
-SMSC_POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>local.otp-service</groupId>
-  <artifactId>smsc-runtime</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>org.jsmpp</groupId><artifactId>jsmpp</artifactId>
-      <version>{JSMPP_VERSION}</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId>
-      <version>{SLF4J_VERSION}</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId>
-      <version>{SLF4J_VERSION}</version></dependency>
-  </dependencies>
-</project>
-"""
+
+KAFKA_POM = runtime_pom(
+    "kafka",
+    f"org.apache.kafka:kafka_2.13:{KAFKA_VERSION}",
+    f"org.slf4j:slf4j-api:{SLF4J_VERSION}",
+    f"org.apache.logging.log4j:log4j-slf4j2-impl:{LOG4J_VERSION}",
+    f"org.apache.logging.log4j:log4j-core:{LOG4J_VERSION}",
+)
+MONGO_POM = runtime_pom(
+    "mongo-wire",
+    f"de.bwaldvogel:mongo-java-server-h2-backend:{MONGO_JAVA_SERVER_VERSION}",
+    f"org.slf4j:slf4j-simple:{SLF4J_VERSION}",
+)
+SMSC_POM = runtime_pom(
+    "smsc",
+    f"org.jsmpp:jsmpp:{JSMPP_VERSION}",
+    f"org.slf4j:slf4j-api:{SLF4J_VERSION}",
+    f"org.slf4j:slf4j-simple:{SLF4J_VERSION}",
+)
 
 # Rolled at 10 MB, two old files kept: the fault suite's kills made one file grow to 134 MB.
 LOG4J2 = """status = warn

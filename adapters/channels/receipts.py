@@ -185,7 +185,7 @@ class DeliveryReceipts:
     def _trim(self, now: float) -> None:
         """Receipts never matched and messages never receipted do not stay for ever."""
         while self._early:
-            message_id, (_, arrived, provider) = next(iter(self._early.items()))
+            _, arrived, provider = next(iter(self._early.values()))
             if now - arrived < self._early_seconds and len(self._early) <= self._limit:
                 break
             self._early.popitem(last=False)

@@ -19,23 +19,30 @@ import itertools
 from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any, Literal
 
-import gsm0338  # noqa: F401 - registers the "gsm03.38" codec
 import smpp34
 import structlog
 from pydantic import Field
 
 from adapters.channels.failover import PermanentDeliveryError, TransientDeliveryError
 from adapters.channels.receipts import DeliveryReceipts, Receipt
+from adapters.channels.sms_segments import (
+    GSM7,
+    GSM7_PART,
+    GSM7_SINGLE,
+    UCS2,
+    UCS2_PART,
+    UCS2_SINGLE,
+    encoded,
+)
 from adapters.settings import AtLeastOne, Branch, Lower, Port, Seconds, Wait, branch_config, shown
 from domain.notification import Notification
 
 log = structlog.get_logger(__name__)
 
-GSM7, UCS2 = 0x00, 0x08
-# Bytes in one short_message: 160 GSM septets (sent unpacked, one a byte) or 70 UCS-2 characters;
-# a part of a concatenated message loses 6 to its UDH (8-bit reference).
-SINGLE = {GSM7: 160, UCS2: 140}
-PART = {GSM7: 153, UCS2: 134}
+# Bytes in one short_message: the segment's septets (sent unpacked, one a byte) or its UCS-2
+# characters (two bytes each); a part of a concatenated message leaves room for its UDH.
+SINGLE = {GSM7: GSM7_SINGLE, UCS2: 2 * UCS2_SINGLE}
+PART = {GSM7: GSM7_PART, UCS2: 2 * UCS2_PART}
 ESC = 0x1B  # a GSM extension character is ESC + one byte: never split between parts
 UDHI = 0x40
 RECEIPT = 0x04  # esm_class message type: SMSC delivery receipt
@@ -81,14 +88,6 @@ class SmppConfig(Branch):
         return "smpp" in given.get("SMS_PROVIDERS", "").lower()
 
 
-def encoded(text: str) -> tuple[int, bytes]:
-    """GSM 7-bit when every character fits the alphabet, else UCS-2 (UTF-16 big-endian)."""
-    try:
-        return GSM7, text.encode("gsm03.38")
-    except UnicodeEncodeError:
-        return UCS2, text.encode("utf-16-be")
-
-
 def _cut(data: bytes, coding: int, size: int) -> list[bytes]:
     """``data`` in pieces of at most ``size`` bytes, never inside a character."""
     pieces, start = [], 0
@@ -105,15 +104,19 @@ def _cut(data: bytes, coding: int, size: int) -> list[bytes]:
 
 
 def parts(text: str, reference: int) -> tuple[int, list[bytes]]:
-    """The text's data coding and short_messages: one, or concatenated parts each with a UDH
-    (information element 0, an 8-bit reference, the count and the part's number)."""
+    """The text's data coding and short_messages (see ``concatenated``)."""
     coding, data = encoded(text)
+    return coding, concatenated(coding, data, reference)
+
+
+def concatenated(coding: int, data: bytes, reference: int) -> list[bytes]:
+    """One short_message, or concatenated parts each with a UDH (information element 0, an
+    8-bit reference, the count and the part's number)."""
     if len(data) <= SINGLE[coding]:
-        return coding, [data]
+        return [data]
     pieces = _cut(data, coding, PART[coding])
-    total = len(pieces)
-    return coding, [
-        bytes([5, 0, 3, reference & 0xFF, total, number]) + piece
+    return [
+        bytes([5, 0, 3, reference & 0xFF, len(pieces), number]) + piece
         for number, piece in enumerate(pieces, start=1)
     ]
 
@@ -125,11 +128,7 @@ def parse_receipt(event: Any) -> Receipt | None:
         return None
     tlvs = {tlv.tag: tlv.value for tlv in event.tlvs}
     text = event.short_message.decode("ascii", "replace")
-    fields = dict(
-        word.split(":", 1)
-        for word in text.replace("submit date", "submit_date").split()
-        if ":" in word
-    )
+    fields = dict(word.split(":", 1) for word in text.split() if ":" in word)
     message_id = tlvs.get(RECEIPTED_MESSAGE_ID, b"").rstrip(b"\0").decode(
         "ascii", "replace"
     ) or fields.get("id", "")
@@ -156,6 +155,9 @@ class SmppSmsProvider:
         self._reader: asyncio.Task[None] | None = None
         self._references = itertools.count(1)
         self.binds = 0
+        # A number as sender is international (TON 1, NPI 1); a name is alphanumeric (TON 5).
+        numeric = config.source.lstrip("+").isdigit()
+        self._source_ton, self._source_npi = (1, 1) if numeric else (5, 0)
 
     # -------------------------------------------------------------- the bind
 
@@ -225,15 +227,13 @@ class SmppSmsProvider:
 
     async def deliver(self, notification: Notification) -> str | None:
         config = self._config
-        text = notification.message.text
         receipts = 1 if config.receipts else 0
-        if config.long_messages == "payload":
-            coding, data = encoded(text)
-            if len(data) > SINGLE[coding]:
-                payload = smpp34.Tlv(MESSAGE_PAYLOAD, data)
-                ids = [await self._submit(notification, b"", coding, 0, [payload], receipts)]
-                return self._submitted(notification, ids)
-        coding, pieces = parts(text, next(self._references))
+        coding, data = encoded(notification.message.text)
+        if config.long_messages == "payload" and len(data) > SINGLE[coding]:
+            payload = smpp34.Tlv(MESSAGE_PAYLOAD, data)
+            ids = [await self._submit(notification, b"", coding, 0, [payload], receipts)]
+            return self._submitted(notification, ids)
+        pieces = concatenated(coding, data, next(self._references))
         esm_class = UDHI if len(pieces) > 1 else 0
         ids = [
             await self._submit(notification, piece, coding, esm_class, [], receipts)
@@ -265,8 +265,8 @@ class SmppSmsProvider:
                     destination_addr=notification.recipient.address.lstrip("+"),
                     short_message=short_message,
                     source_addr=config.source,
-                    source_addr_ton=1 if config.source.lstrip("+").isdigit() else 5,
-                    source_addr_npi=1 if config.source.lstrip("+").isdigit() else 0,
+                    source_addr_ton=self._source_ton,
+                    source_addr_npi=self._source_npi,
                     dest_addr_ton=1,
                     dest_addr_npi=1,
                     esm_class=esm_class,

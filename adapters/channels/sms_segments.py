@@ -9,16 +9,26 @@ import gsm0338  # noqa: F401 - registers the "gsm03.38" codec
 from domain.errors import DeliveryFailed
 from domain.notification import Notification
 
+GSM7, UCS2 = 0x00, 0x08  # SMPP's data codings of the two alphabets
 GSM7_SINGLE, GSM7_PART = 160, 153
 UCS2_SINGLE, UCS2_PART = 70, 67
 
 
-def segments(text: str) -> int:
+def encoded(text: str) -> tuple[int, bytes]:
+    """GSM 7-bit, one byte a septet, when every character fits the alphabet (extension
+    characters such as €, [ and ] take two, as on the air); else UCS-2 (UTF-16 big-endian)."""
     try:
-        # Extension characters (€, [, ], …) encode as two septets, as on the air.
-        units, single, part = len(text.encode("gsm03.38")), GSM7_SINGLE, GSM7_PART
+        return GSM7, text.encode("gsm03.38")
     except UnicodeEncodeError:
-        units, single, part = len(text.encode("utf-16-le")) // 2, UCS2_SINGLE, UCS2_PART
+        return UCS2, text.encode("utf-16-be")
+
+
+def segments(text: str) -> int:
+    coding, data = encoded(text)
+    if coding == GSM7:
+        units, single, part = len(data), GSM7_SINGLE, GSM7_PART
+    else:
+        units, single, part = len(data) // 2, UCS2_SINGLE, UCS2_PART
     return 1 if units <= single else math.ceil(units / part)
 
 

@@ -12,8 +12,8 @@ from prometheus_client import CollectorRegistry
 
 from adapters.channels.failover import FailoverChannel, PermanentDeliveryError, RetryPolicy
 from adapters.channels.receipts import DeliveryReceipts, Outcome
-from adapters.channels.smpp import GSM7, UCS2, UDHI, SmppSmsProvider, encoded, smpp_provider
-from adapters.channels.sms_segments import SmsLengthCheck
+from adapters.channels.smpp import UDHI, SmppSmsProvider, smpp_provider
+from adapters.channels.sms_segments import GSM7, UCS2, SmsLengthCheck, encoded
 from domain.channel import Channel
 from domain.notification import Notification
 from domain.recipient import Recipient

@@ -5,7 +5,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry
 
 from adapters.channels.receipts import DeliveryReceipts, Outcome, Receipt
-from adapters.channels.smpp import GSM7, UCS2, encoded, parts
+from adapters.channels.smpp import parts
+from adapters.channels.sms_segments import GSM7, UCS2, encoded
 
 
 def test_a_text_that_fits_goes_as_one_message_without_a_header() -> None:
