@@ -17,6 +17,7 @@ from dependency_injector import containers, providers
 
 from adapters.channels.failover import FailoverChannel
 from adapters.channels.kafka_forward import KafkaForwardProvider
+from adapters.channels.receipts import DeliveryReceipts
 from adapters.channels.router import ChannelRouter
 from adapters.channels.settings import DeliverySettings
 from adapters.clock import SystemChance, SystemClock
@@ -218,12 +219,18 @@ class Adapters(containers.DeclarativeContainer):
     templates_origin = providers.Callable(templates_origin, store)
     renderer = providers.Singleton(JinjaTemplateRenderer)
     retry = delivery_settings.provided.retry
+    # Where providers report what became of a message later (SMPP receipts, status callbacks).
+    receipts = providers.Singleton(DeliveryReceipts, telemetry.provided.registry)
     channels = providers.Resource(
         open_channels,
         plugins,
         channel_settings,
         providers.Factory(
-            ChannelContext, store.provided.outbox_dir, retry, telemetry.provided.registry
+            ChannelContext,
+            store.provided.outbox_dir,
+            retry,
+            telemetry.provided.registry,
+            receipts,
         ),
     )
     checks = providers.Callable(message_checks, plugins, channel_settings)
@@ -243,8 +250,12 @@ class Adapters(containers.DeclarativeContainer):
         none=providers.Object(None),
     )
     delivery = providers.Singleton(ChannelRouter, channels, forward, telemetry, checks)
-    event_publisher = providers.Singleton(
-        KafkaEventPublisher, gateways.kafka_publisher, providers.Callable(events_topic, kafka)
+    event_publisher: providers.Provider[KafkaEventPublisher | None] = providers.Selector(
+        events_kind,
+        kafka=providers.Singleton(
+            KafkaEventPublisher, gateways.kafka_publisher, providers.Callable(events_topic, kafka)
+        ),
+        none=providers.Object(None),
     )
     throttle = gateways.throttle
     consumer = providers.Singleton(

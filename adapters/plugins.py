@@ -17,6 +17,7 @@ import attrs
 from prometheus_client import CollectorRegistry
 
 from adapters.channels.failover import RetryPolicy
+from adapters.channels.receipts import DeliveryReceipts
 from adapters.settings import Branch
 from application.ports import MessageCheck, NotificationChannel, RecipientRule
 from domain.channel import Channel
@@ -27,12 +28,14 @@ GROUP = "otp_service.channels"
 @attrs.frozen
 class ChannelContext:
     """What the service lends every channel: the outbox folder (where a channel without a
-    provider writes its messages), how deliveries are retried, and the registry its metrics
-    join (None: they are kept apart, as in a test)."""
+    provider writes its messages), how deliveries are retried, the registry its metrics
+    join (None: they are kept apart, as in a test), and where its providers report what became
+    of a message later (delivery receipts: they become lifecycle events)."""
 
     outbox_dir: Path
     retry: RetryPolicy
     registry: CollectorRegistry | None = None
+    receipts: DeliveryReceipts | None = None
 
 
 @runtime_checkable

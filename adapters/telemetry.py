@@ -32,6 +32,7 @@ from prometheus_client import (
     Info,
 )
 
+from application.events import EventType, OtpEvent
 from domain.errors import RateLimited
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,11 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 _PROPAGATOR = TraceContextTextMapPropagator()
 # The W3C trace context headers, on Kafka records and HTTP requests alike.
 TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
+
+
+# The steps of a code that otp_codes_total counts.
+TALLIED = frozenset({EventType.ACCEPTED, EventType.DELIVERED, EventType.UNDELIVERED,
+                     EventType.DELIVERY_FAILED, EventType.VALIDATED})  # fmt: skip
 
 
 @attrs.define
@@ -62,6 +68,7 @@ class Telemetry:
     kafka_idle_seconds: Gauge
     rate_limited: Counter
     configuration: Info
+    codes: Counter
 
     @classmethod
     def create(
@@ -96,6 +103,13 @@ class Telemetry:
 
     def shutdown(self) -> None:
         self.tracer_provider.shutdown()
+
+    def count(self, event: OtpEvent) -> None:
+        """A code's step, by channel and template (``otp_codes_total``). Steps whose template
+        a caller could make up (a refused request's) are not counted: the template label only
+        ever holds stored templates."""
+        if event.type in TALLIED:
+            self.codes.labels(event.channel or "", event.template or "", event.type.value).inc()
 
     def count_limit(self, error: object) -> None:
         """Counts a send refused by an abuse limit under the limit's name."""
@@ -216,6 +230,15 @@ def _request_metrics(registry: CollectorRegistry) -> dict[str, Any]:
             "otp_configuration",
             "What the service was started with and checked at start: store, templates, "
             "channels, delivery (outbox or providers, by channel), kafka (on or off)",
+            registry=registry,
+        ),
+        "codes": Counter(
+            "otp_codes",
+            "Codes by channel, template and step: accepted by a provider, delivered or "
+            "undelivered (the provider's later report), delivery_failed, validated. Validated "
+            "over delivered (or over accepted, for a channel without reports) is the "
+            "conversion rate",
+            ["channel", "template", "event"],
             registry=registry,
         ),
         "rate_limited": Counter(

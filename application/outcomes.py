@@ -44,6 +44,9 @@ class Outcome:
     # What to tell the caller when it did not succeed: a stable code and a sentence.
     error: OtpError | None = None
     delivery: DeliveryResult | None = None
+    # The code's id and the template it was sent with, when a code was made or judged.
+    otp_id: str | None = None
+    template: str | None = None
 
     @property
     def succeeded(self) -> bool:

@@ -79,13 +79,22 @@ class OtpLedger:
         self._retain(otp, policy, now)
         return Issuance.SEND
 
-    def confirm(self, otp_id: str, policy: OtpPolicy, now: datetime) -> bool:
-        """The provider accepted the pending code ``otp_id``: it replaces the live code and
-        counts as a send. False when it was not pending (already confirmed, or dropped)."""
+    def confirm(
+        self,
+        otp_id: str,
+        policy: OtpPolicy,
+        now: datetime,
+        provider: str | None = None,
+        provider_message_id: str | None = None,
+    ) -> bool:
+        """The provider accepted the pending code ``otp_id`` (under its message id): it
+        replaces the live code and counts as a send. False when it was not pending (already
+        confirmed, or dropped)."""
         otp = next((p for p in self.pending if p.id == otp_id), None)
         if otp is None:
             return False
         self.pending.remove(otp)
+        otp.provider, otp.provider_message_id = provider, provider_message_id
         if self.current is not None:
             self.current.replace()
         self.current = otp

@@ -44,3 +44,18 @@ class DeliveryResult:
     attempts: int = 1
     provider_message_id: str | None = None
     reason: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class DeliveryReport:
+    """What a provider reported later of a message it took: it reached the handset, or not.
+
+    ``reference`` is the notification's (the code's id); ``error`` the provider's own word for
+    a failure (an SMSC's ``UNDELIV 001``, an HTTP provider's error code), never the text.
+    """
+
+    reference: str
+    provider: str
+    delivered: bool
+    error: str = ""
+    seconds: float = 0.0

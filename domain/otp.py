@@ -56,6 +56,11 @@ class OneTimePassword:
     used_by: str | None = None
     # A keyed pseudonym of the address the code went to, for validations that name it.
     recipient_ref: str | None = None
+    # The template it was sent with, and the provider that took it with that provider's
+    # message id (comma-separated parts): what a delivery receipt or a support desk names.
+    template: str | None = None
+    provider: str | None = None
+    provider_message_id: str | None = None
 
     def verify(
         self,

@@ -107,16 +107,15 @@ class UseCases(containers.DeclarativeContainer):
         stores=providers.List(adapters.repository, adapters.processed, adapters.counters),
         clock=adapters.clock,
     )
-    lifecycle_events: providers.Provider[LifecycleEvents | None] = providers.Selector(
-        adapters.events_kind,
-        kafka=providers.Singleton(
-            LifecycleEvents,
-            publisher=adapters.event_publisher,
-            pseudonyms=adapters.pseudonyms,
-            clock=adapters.clock,
-            chance=adapters.chance,
-        ),
-        none=providers.Object(None),
+    # Counted always (otp_codes_total); published when KAFKA_TOPIC_OTP_EVENTS is set.
+    lifecycle_events = providers.Singleton(
+        LifecycleEvents,
+        publisher=adapters.event_publisher,
+        pseudonyms=adapters.pseudonyms,
+        clock=adapters.clock,
+        chance=adapters.chance,
+        tally=adapters.telemetry,
+        reports=adapters.receipts,
     )
     unlock_account = providers.Singleton(
         UnlockAccount,

@@ -11,12 +11,15 @@ ids only: never the code, never the recipient.
 from __future__ import annotations
 
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 
 import attrs
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from domain.notification import DeliveryReport
 
 log = structlog.get_logger(__name__)
 
@@ -31,17 +34,6 @@ class Receipt:
     message_id: str
     state: str  # the SMSC's word: DELIVRD, UNDELIV, EXPIRED, ...
     error: str = ""
-
-
-@attrs.frozen(kw_only=True)
-class Outcome:
-    """A message's end as its receipts told it."""
-
-    provider: str
-    reference: str
-    outcome: str  # delivered or undelivered
-    error: str
-    seconds: float
 
 
 @attrs.define
@@ -83,26 +75,12 @@ class DeliveryReceipts:
         self._parts: OrderedDict[str, _Message] = OrderedDict()
         self._early: OrderedDict[str, tuple[Receipt, float, str]] = OrderedDict()
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self.outcomes: list[Outcome] = []  # the latest, bounded; read by tests and the bench
-        self._listeners: list[Callable[[Outcome], None]] = []
-        registry = registry or CollectorRegistry()
-        self._receipts = Counter(
-            "otp_sms_receipts",
-            "Delivery receipts by provider and what they said (delivered, undelivered) or "
-            "were (duplicate, unknown: an id this process did not send, early: before the "
-            "submit's response)",
-            ["provider", "kind"],
-            registry=registry,
-        )
-        self._latency = Histogram(
-            "otp_sms_receipt_seconds",
-            "Time from a message's submit to its final receipt, by provider",
-            ["provider"],
-            buckets=RECEIPT_BUCKETS,
-            registry=registry,
-        )
+        self.outcomes: list[DeliveryReport] = []  # the latest, bounded; read by tests and the bench
+        self._listeners: list[Callable[[DeliveryReport], None]] = []
+        self._receipts, self._latency = _metrics(registry or CollectorRegistry())
 
-    def listen(self, listener: Callable[[Outcome], None]) -> None:
+    def listen(self, listener: Callable[[DeliveryReport], None]) -> None:
+        """``listener`` is called with each message's final report (lifecycle events)."""
         self._listeners.append(listener)
 
     def submitted(self, provider: str, message_ids: list[str], reference: str) -> None:
@@ -157,10 +135,10 @@ class DeliveryReceipts:
         kind = UNDELIVERED if message.failed else DELIVERED
         self._receipts.labels(message.provider, kind).inc()
         self._latency.labels(message.provider).observe(seconds)
-        outcome = Outcome(
-            provider=message.provider,
+        outcome = DeliveryReport(
             reference=message.reference,
-            outcome=kind,
+            provider=message.provider,
+            delivered=not message.failed,
             error=message.error,
             seconds=seconds,
         )
@@ -174,7 +152,10 @@ class DeliveryReceipts:
             seconds=round(seconds, 3),
         )
         for listener in self._listeners:
-            listener(outcome)
+            try:
+                listener(outcome)
+            except Exception:  # noqa: BLE001 - a listener must never stop the receipts
+                log.exception("sms.receipt_listener_failed", provider=message.provider)
 
     def _remember(self, message_id: str) -> None:
         for form in _aliases(message_id):
@@ -199,3 +180,32 @@ class DeliveryReceipts:
     def unmatched(self) -> int:
         """Receipts waiting for an id this process has not (yet) been given."""
         return len(self._early)
+
+
+# One set of receipt metrics per registry (several containers of a test may share one).
+_METRICS: weakref.WeakKeyDictionary[CollectorRegistry, tuple[Counter, Histogram]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
+    known = _METRICS.get(registry)
+    if known is not None:
+        return known
+    receipts = Counter(
+        "otp_sms_receipts",
+        "Delivery receipts by provider and what they said (delivered, undelivered) or "
+        "were (duplicate, unknown: an id this process did not send, early: before the "
+        "submit's response)",
+        ["provider", "kind"],
+        registry=registry,
+    )
+    latency = Histogram(
+        "otp_sms_receipt_seconds",
+        "Time from a message's submit to its final receipt, by provider",
+        ["provider"],
+        buckets=RECEIPT_BUCKETS,
+        registry=registry,
+    )
+    _METRICS[registry] = (receipts, latency)
+    return receipts, latency

@@ -66,7 +66,7 @@ class SmsPlugin:
             yield OutboxSmsChannel(context.outbox_dir)
             return
         async with AsyncExitStack() as stack:
-            receipts = DeliveryReceipts(context.registry)
+            receipts = context.receipts or DeliveryReceipts(context.registry)
             yield FailoverChannel(await providers(settings, stack, receipts), context.retry)
 
 

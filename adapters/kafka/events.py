@@ -31,6 +31,8 @@ def cloud_event(event: OtpEvent) -> dict[str, Any]:
             "template": event.template,
             "processInstanceId": event.process_instance_id,
             "errorCode": event.error_code,
+            "provider": event.provider,
+            "providerError": event.provider_error,
         },
     }
 

@@ -30,6 +30,9 @@ def otp_to_document(otp: OneTimePassword) -> dict[str, Any]:
         "state": otp.state.value,
         "usedBy": otp.used_by,
         "recipientRef": otp.recipient_ref,
+        "template": otp.template,
+        "provider": otp.provider,
+        "providerMessageId": otp.provider_message_id,
     }
 
 
@@ -62,6 +65,9 @@ def otp_from_document(doc: dict[str, Any], client_id: str, channel: Channel) -> 
         state=OtpState(doc["state"]),
         used_by=doc.get("usedBy"),
         recipient_ref=doc.get("recipientRef"),
+        template=doc.get("template"),
+        provider=doc.get("provider"),
+        provider_message_id=doc.get("providerMessageId"),
     )
 
 

@@ -123,7 +123,7 @@ class GenerateOtp:
         cost = self._delivery.prepare(notification, forward=template.forward_on_kafka)
         client = self._pseudonyms.of(request.client_id)
         otp, issuance, ledger = await self._begin(
-            request, code, notification.reference, canonical_context(context)
+            request, code, notification, canonical_context(context)
         )
         if issuance is Issuance.DELIVERED:
             # The same request again (a redelivery): its code went out; send nothing.
@@ -131,6 +131,8 @@ class GenerateOtp:
             return Outcome(
                 status=Status.SENT,
                 delivery=DeliveryResult(delivered=True, provider="recorded", attempts=0),
+                otp_id=otp.id,
+                template=template.name,
             )
         if self._limits is not None:
             try:
@@ -141,9 +143,7 @@ class GenerateOtp:
                 await self._settle(request, otp.id, OtpLedger.cancel, ledger)
                 raise
         delivery = await self._delivery.send(notification, forward=template.forward_on_kafka)
-        await self._settle(
-            request, otp.id, OtpLedger.confirm if delivery.delivered else OtpLedger.fail, ledger
-        )
+        await self._settle(request, otp.id, _settlement(delivery), ledger)
         log.info(
             "otp.generated",
             otp_id=otp.id,
@@ -158,8 +158,14 @@ class GenerateOtp:
             failed = DeliveryFailed(
                 f"The code could not be delivered: {delivery.reason or 'unknown'}."
             )
-            return Outcome(status=Status.NOT_DELIVERED, error=failed, delivery=delivery)
-        return Outcome(status=Status.SENT, delivery=delivery)
+            return Outcome(
+                status=Status.NOT_DELIVERED,
+                error=failed,
+                delivery=delivery,
+                otp_id=otp.id,
+                template=template.name,
+            )
+        return Outcome(status=Status.SENT, delivery=delivery, otp_id=otp.id, template=template.name)
 
     async def _compose(
         self, command: GenerateOtpCommand, request: OtpRequest
@@ -209,7 +215,7 @@ class GenerateOtp:
         )
 
     async def _begin(
-        self, request: OtpRequest, code: str, otp_id: str, context: str
+        self, request: OtpRequest, code: str, notification: Notification, context: str
     ) -> tuple[OneTimePassword, Issuance, OtpLedger]:
         """Records the code as pending (compare-and-set), or finds it already issued; returns
         the ledger as saved, so the delivery's outcome can be recorded without reading it
@@ -224,7 +230,7 @@ class GenerateOtp:
             if ledger is None:
                 ledger = OtpLedger(client_id=request.client_id, channel=request.channel)
             otp = OneTimePassword(
-                id=otp_id,
+                id=notification.reference,
                 client_id=request.client_id,
                 channel=request.channel,
                 code_hash=code_hash,
@@ -232,6 +238,7 @@ class GenerateOtp:
                 expires_at=now + self._policy.ttl,
                 attempts_left=self._policy.max_attempts,
                 recipient_ref=sent_to,
+                template=notification.template_name,
             )
             issuance = ledger.begin(otp, self._policy, now)
             if issuance is not Issuance.SEND:
@@ -284,6 +291,17 @@ class GenerateOtp:
                 continue
             return
         raise DependencyUnavailable("Too many simultaneous requests for this client; try again.")
+
+
+def _settlement(delivery: DeliveryResult) -> Settlement:
+    """The code goes live under the provider's message id, or is dropped as failed."""
+    if not delivery.delivered:
+        return OtpLedger.fail
+
+    def confirm(ledger: OtpLedger, otp_id: str, policy: OtpPolicy, now: datetime) -> bool:
+        return ledger.confirm(otp_id, policy, now, delivery.provider, delivery.provider_message_id)
+
+    return confirm
 
 
 def _otp_id(request_id: str | None, chance: Chance) -> str:

@@ -150,5 +150,8 @@ class ValidateOtp:
                 consecutive_failures=ledger.consecutive_failures,
             )
             lock = ledger.lock_verdict(self._policy, now) if verdict is Verdict.LOCKED else None
-            return judged(verdict, lock[1] if lock else None)
+            outcome = judged(verdict, lock[1] if lock else None)
+            if ledger.current is None:
+                return outcome
+            return attrs.evolve(outcome, otp_id=ledger.current.id, template=ledger.current.template)
         raise DependencyUnavailable("Too many simultaneous attempts for this client; try again.")

@@ -74,14 +74,38 @@ _LIFECYCLE_EVENT = {
         "datacontenttype": {"const": "application/json"},
         "data": {
             "type": "object",
-            "required": ["client", "channel", "template", "processInstanceId", "errorCode"],
+            "required": [
+                "client",
+                "channel",
+                "template",
+                "processInstanceId",
+                "errorCode",
+                "provider",
+                "providerError",
+            ],  # fmt: skip
             "additionalProperties": False,
             "properties": {
                 "client": {"type": "string", "pattern": "^[0-9a-f]{20}$"},
                 "channel": {"type": ["string", "null"], "enum": ["SMS", "MAIL", None]},
-                "template": {"type": ["string", "null"], "description": "Generate events only."},
+                "template": {
+                    "type": ["string", "null"],
+                    "description": "The template the code was sent with; null where unknown "
+                    "(a validation of a code issued before templates were recorded).",
+                },
                 "processInstanceId": {"type": ["integer", "string", "null"]},
-                "errorCode": {"type": ["string", "null"]},
+                "errorCode": {
+                    "type": ["string", "null"],
+                    "description": "The reply's errorCode; UNDELIVERED for an undelivered event.",
+                },
+                "provider": {
+                    "type": ["string", "null"],
+                    "description": "Accepted, delivered and undelivered events: the provider.",
+                },
+                "providerError": {
+                    "type": ["string", "null"],
+                    "description": "Undelivered events: the provider's error (an SMSC's "
+                    "receipt state and error, a Twilio error code).",
+                },
             },
         },
     },

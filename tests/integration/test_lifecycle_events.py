@@ -59,7 +59,7 @@ def test_each_outcome_becomes_its_events_and_the_rest_none() -> None:
 
     failed = DeliveryResult(delivered=False, provider="twilio", attempts=3, reason="down")
     sent = DeliveryResult(delivered=True, provider="twilio", attempts=1)
-    assert types("generate", Outcome(status=Status.SENT, delivery=sent)) == ["issued", "delivered"]
+    assert types("generate", Outcome(status=Status.SENT, delivery=sent)) == ["issued", "accepted"]
     undelivered = Outcome(status=Status.NOT_DELIVERED, error=DeliveryFailed("x"), delivery=failed)
     assert types("generate", undelivered) == ["issued", "delivery_failed"]
     # The channel refused the message before a code was issued: nothing was issued.
@@ -122,7 +122,7 @@ def test_a_generate_and_two_validates_publish_events_that_match_the_asyncapi_doc
         jsonschema.validate(event, schema, format_checker=jsonschema.FormatChecker())
     assert [event["type"] for event in events] == [
         f"ai.flowx.otp.{kind}"
-        for kind in (EventType.ISSUED, EventType.DELIVERED, EventType.MISMATCH, EventType.VALIDATED)
+        for kind in (EventType.ISSUED, EventType.ACCEPTED, EventType.MISMATCH, EventType.VALIDATED)
     ]
     assert {event["data"]["processInstanceId"] for event in events} == {901}
     assert len({event["subject"] for event in events}) == 1

@@ -4,18 +4,21 @@ concatenated parts, throttling, refusals, a dropped bind and delivery receipts."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import pytest
 from prometheus_client import CollectorRegistry
 
 from adapters.channels.failover import FailoverChannel, PermanentDeliveryError, RetryPolicy
-from adapters.channels.receipts import DeliveryReceipts, Outcome
+from adapters.channels.receipts import DeliveryReceipts
 from adapters.channels.smpp import UDHI, SmppSmsProvider, smpp_provider
 from adapters.channels.sms_segments import GSM7, UCS2, SmsLengthCheck, encoded
+from adapters.telemetry import Telemetry
+from application.events import Happened, LifecycleEvents, OtpEvent
+from application.outcomes import Outcome, Status
 from domain.channel import Channel
-from domain.notification import Notification
+from domain.notification import DeliveryReport, DeliveryResult, Notification
 from domain.recipient import Recipient
 from domain.template import RenderedMessage
 from tests.harness import Harness
@@ -52,7 +55,9 @@ def with_provider(
     return asyncio.run(run()), receipts, registry
 
 
-async def ended(receipts: DeliveryReceipts, count: int = 1, seconds: float = 5) -> list[Outcome]:
+async def ended(
+    receipts: DeliveryReceipts, count: int = 1, seconds: float = 5
+) -> list[DeliveryReport]:
     """Waits for ``count`` messages to end by their receipts."""
     deadline = asyncio.get_running_loop().time() + seconds
     while len(receipts.outcomes) < count and asyncio.get_running_loop().time() < deadline:
@@ -83,7 +88,7 @@ def test_a_gsm_text_goes_as_data_coding_0_and_a_romanian_one_as_ucs2(smsc: Smsc)
 def test_a_text_of_three_parts_goes_as_concatenated_parts_with_one_reference(smsc: Smsc) -> None:
     text = "Codul de confirmare pentru plata catre Magazin SRL este 123456. " * 6  # 390 chars
 
-    async def body(provider: SmppSmsProvider, receipts: DeliveryReceipts) -> list[Outcome]:
+    async def body(provider: SmppSmsProvider, receipts: DeliveryReceipts) -> list[DeliveryReport]:
         await provider.deliver(note(text))
         return await ended(receipts)
 
@@ -96,7 +101,7 @@ def test_a_text_of_three_parts_goes_as_concatenated_parts_with_one_reference(sms
     assert all(s["esmClass"] == UDHI for s in submits)
     assert b"".join(s["shortMessage"][6:] for s in submits) == encoded(text)[1]
     # The message is delivered once every part's receipt is in.
-    assert outcome.outcome == "delivered" and outcome.reference == "r1"
+    assert outcome.delivered and outcome.reference == "r1"
 
 
 def test_a_long_text_goes_whole_in_message_payload_when_asked(smsc: Smsc) -> None:
@@ -174,14 +179,14 @@ def test_receipts_end_each_message_once(
 ) -> None:
     smsc.set(receipts=mode)
 
-    async def body(provider: SmppSmsProvider, receipts: DeliveryReceipts) -> list[Outcome]:
+    async def body(provider: SmppSmsProvider, receipts: DeliveryReceipts) -> list[DeliveryReport]:
         await provider.deliver(note("Your code is 123456"))
         await ended(receipts)
         await asyncio.sleep(0.3)  # a duplicate would come by now
         return list(receipts.outcomes)
 
     (ending,), receipts, registry = with_provider(smsc, body)
-    assert ending.outcome == outcome and ending.reference == "r1"
+    assert ending.delivered == (outcome == "delivered") and ending.reference == "r1"
     if outcome == "undelivered":
         assert ending.error.startswith("UNDELIV")
     assert kinds(registry, outcome) == 1
@@ -204,6 +209,61 @@ def test_a_code_sent_through_the_smsc_validates_and_its_receipt_ends_it(
         text = data.decode("utf-16-be" if submit["dataCoding"] == UCS2 else "gsm03.38")
         assert harness.validate(code_in(text))["otpValid"] is True
         (outcome,) = harness.run(ended(receipts))
-        assert outcome.outcome == "delivered"
+        assert outcome.delivered
     finally:
         harness.run(provider.close())
+
+
+class KeptEvents:
+    def __init__(self) -> None:
+        self.events: list[OtpEvent] = []
+
+    async def publish(self, events: Sequence[OtpEvent]) -> None:
+        self.events.extend(events)
+
+
+@pytest.mark.parametrize(("mode", "kind"), [("delivered", "delivered"), ("early", "delivered"),
+                                            ("undelivered", "undelivered")])  # fmt: skip
+def test_a_receipt_becomes_a_delivered_or_undelivered_event_of_the_code(
+    smsc: Smsc, mode: str, kind: str
+) -> None:
+    smsc.set(receipts=mode)
+    kept, tally = KeptEvents(), Telemetry.create(processes=False)
+    harness = Harness()
+
+    async def body(provider: SmppSmsProvider, receipts: DeliveryReceipts) -> list[OtpEvent]:
+        events = LifecycleEvents(
+            kept, harness.adapters.pseudonyms(), harness.clock, harness.adapters.chance(),
+            tally=tally, reports=receipts,
+        )  # fmt: skip
+        message_id = await provider.deliver(note("Your code is 123456", reference="otp-1"))
+        sent = DeliveryResult(delivered=True, provider="smpp", provider_message_id=message_id)
+        await events.record(
+            Happened(
+                operation="generate",
+                outcome=Outcome(
+                    status=Status.SENT, delivery=sent, otp_id="otp-1", template="otp-sms"
+                ),
+                client_id="c1",
+                channel="sms",
+                template="otp-sms",
+                process_instance_id=5,
+            )  # fmt: skip
+        )
+        await ended(receipts)
+        await events.drain()
+        return list(kept.events)
+
+    try:
+        found, _, _ = with_provider(smsc, body)
+    finally:
+        harness.close()
+    assert [e.type.value for e in found] == ["issued", "accepted", kind]
+    last = found[-1]
+    assert (last.channel, last.template, last.process_instance_id) == ("SMS", "otp-sms", 5)
+    assert last.provider == "smpp" and last.client == found[0].client != "c1"
+    assert (last.provider_error or "").startswith("UNDELIV") == (kind == "undelivered")
+    counted = tally.registry.get_sample_value(
+        "otp_codes_total", {"channel": "SMS", "template": "otp-sms", "event": kind}
+    )
+    assert counted == 1.0

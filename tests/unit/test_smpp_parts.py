@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from adapters.channels.receipts import DeliveryReceipts, Outcome, Receipt
+from adapters.channels.receipts import DeliveryReceipts, Receipt
 from adapters.channels.smpp import parts
 from adapters.channels.sms_segments import GSM7, UCS2, encoded
+from domain.notification import DeliveryReport
 
 
 def test_a_text_that_fits_goes_as_one_message_without_a_header() -> None:
@@ -49,11 +50,11 @@ def test_receipts_match_ids_in_hex_or_decimal_and_unknown_ids_age_out() -> None:
 
 def test_one_undelivered_part_makes_the_message_undelivered_once() -> None:
     receipts = DeliveryReceipts()
-    ended: list[Outcome] = []
+    ended: list[DeliveryReport] = []
     receipts.listen(ended.append)
     receipts.submitted("smpp", ["a1", "a2", "a3"], "r1")
     receipts.receipt("smpp", Receipt(message_id="a1", state="DELIVRD"))
     receipts.receipt("smpp", Receipt(message_id="a2", state="UNDELIV", error="001"))
     receipts.receipt("smpp", Receipt(message_id="a3", state="DELIVRD"))
     receipts.receipt("smpp", Receipt(message_id="a2", state="ENROUTE"))  # not an end
-    assert [(o.outcome, o.error) for o in ended] == [("undelivered", "UNDELIV 001")]
+    assert [(o.delivered, o.error) for o in ended] == [(False, "UNDELIV 001")]
