@@ -33,6 +33,11 @@ BOUNDED_LABELS = {
     "topic",
     "partition",
     "limit",
+    # otp_codes_total: a stored template's name (never one a caller made up) and a code's step;
+    # otp_sms_receipts_total: what a receipt was.
+    "template",
+    "event",
+    "kind",
     # otp_configuration_info: a handful of words each (store, templates, channels, ...).
     "store",
     "templates",
