@@ -105,17 +105,6 @@ class DeliveryReports(Protocol):
         ...
 
 
-@attrs.frozen
-class _Sent:
-    """What a delivered or undelivered event says of the code it follows."""
-
-    client: str
-    channel: str | None
-    template: str | None
-    process_instance_id: object
-    request_id: str | None
-
-
 @attrs.frozen(kw_only=True)
 class Happened:
     """One answered request: what the use case answered, and what the entrypoint read."""
@@ -153,7 +142,8 @@ class LifecycleEvents:
         self._chance = chance
         self._tally = tally
         self._keep = keep
-        self._sent: OrderedDict[str, _Sent] = OrderedDict()
+        # A code's accepted event (and its request's id), until the provider's report.
+        self._sent: OrderedDict[str, tuple[OtpEvent, str | None]] = OrderedDict()
         self._early: OrderedDict[str, DeliveryReport] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         if reports is not None:
@@ -202,15 +192,13 @@ class LifecycleEvents:
             self._early[report.reference] = report
             _bound(self._early, self._keep)
             return
+        accepted, request_id = sent
         kind = EventType.DELIVERED if report.delivered else EventType.UNDELIVERED
-        event = OtpEvent(
-            id=_event_id(sent.request_id, kind, self._chance),
+        event = attrs.evolve(
+            accepted,
+            id=_event_id(request_id, kind, self._chance),
             type=kind,
             time=self._clock.now(),
-            client=sent.client,
-            channel=sent.channel,
-            template=sent.template,
-            process_instance_id=sent.process_instance_id,
             error_code=None if report.delivered else "UNDELIVERED",
             provider=report.provider,
             provider_error=report.error or None,
@@ -220,13 +208,7 @@ class LifecycleEvents:
         task.add_done_callback(self._tasks.discard)
 
     def _expect(self, otp_id: str, accepted: OtpEvent, request_id: str | None) -> None:
-        self._sent[otp_id] = _Sent(
-            accepted.client,
-            accepted.channel,
-            accepted.template,
-            accepted.process_instance_id,
-            request_id,
-        )
+        self._sent[otp_id] = (accepted, request_id)
         _bound(self._sent, self._keep)
         early = self._early.pop(otp_id, None)
         if early is not None:
@@ -246,7 +228,7 @@ class LifecycleEvents:
             log.warning("events.not_published", count=len(events), error=type(exc).__name__)
 
     async def drain(self) -> None:
-        """Waits for the reports' events still being published (at shutdown, in tests)."""
+        """Waits for the reports' events still being published (tests read them after)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -125,14 +126,14 @@ class GenerateOtp:
         otp, issuance, ledger = await self._begin(
             request, code, notification, canonical_context(context)
         )
+        # What every answer from here on says of the code: its id and its template.
+        made = functools.partial(Outcome, otp_id=otp.id, template=template.name)
         if issuance is Issuance.DELIVERED:
             # The same request again (a redelivery): its code went out; send nothing.
             log.info("otp.already_delivered", otp_id=otp.id, client=client)
-            return Outcome(
+            return made(
                 status=Status.SENT,
                 delivery=DeliveryResult(delivered=True, provider="recorded", attempts=0),
-                otp_id=otp.id,
-                template=template.name,
             )
         if self._limits is not None:
             try:
@@ -158,14 +159,8 @@ class GenerateOtp:
             failed = DeliveryFailed(
                 f"The code could not be delivered: {delivery.reason or 'unknown'}."
             )
-            return Outcome(
-                status=Status.NOT_DELIVERED,
-                error=failed,
-                delivery=delivery,
-                otp_id=otp.id,
-                template=template.name,
-            )
-        return Outcome(status=Status.SENT, delivery=delivery, otp_id=otp.id, template=template.name)
+            return made(status=Status.NOT_DELIVERED, error=failed, delivery=delivery)
+        return made(status=Status.SENT, delivery=delivery)
 
     async def _compose(
         self, command: GenerateOtpCommand, request: OtpRequest
