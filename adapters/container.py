@@ -43,6 +43,7 @@ from adapters.plugins import (
     channel_plugins,
     message_checks,
     open_channels,
+    plugin_callbacks,
     recipient_rules,
 )  # fmt: skip
 from adapters.recipients import ChannelRecipients
@@ -221,6 +222,8 @@ class Adapters(containers.DeclarativeContainer):
     retry = delivery_settings.provided.retry
     # Where providers report what became of a message later (SMPP receipts, status callbacks).
     receipts = providers.Singleton(DeliveryReceipts, telemetry.provided.registry)
+    # The providers' signed status callbacks, by provider name (HTTP routes them).
+    callbacks = providers.Singleton(plugin_callbacks, plugins, channel_settings, receipts)
     channels = providers.Resource(
         open_channels,
         plugins,

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 from adapters.channels.failover import RetryPolicy
 from adapters.channels.receipts import DeliveryReceipts
 from adapters.settings import Branch
-from application.ports import MessageCheck, NotificationChannel, RecipientRule
+from application.ports import MessageCheck, NotificationChannel, RecipientRule, StatusCallback
 from domain.channel import Channel
 
 GROUP = "otp_service.channels"
@@ -94,6 +94,22 @@ def message_checks(
 ) -> dict[Channel, MessageCheck]:
     checks = {p.channel: p.message_check(settings[p.channel]) for p in plugins}
     return {channel: check for channel, check in checks.items() if check is not None}
+
+
+def plugin_callbacks(
+    plugins: tuple[ChannelPlugin, ...],
+    settings: Mapping[Channel, Any],
+    receipts: DeliveryReceipts,
+) -> dict[str, StatusCallback]:
+    """The providers' status callbacks (``POST /v1/sms/status/{name}``), from the plug-ins
+    that offer them: an optional ``status_callbacks(settings, receipts)`` method giving them by
+    provider name."""
+    callbacks: dict[str, StatusCallback] = {}
+    for plugin in plugins:
+        offered = getattr(plugin, "status_callbacks", None)
+        if offered is not None:
+            callbacks.update(offered(settings[plugin.channel], receipts))
+    return callbacks
 
 
 async def open_channels(

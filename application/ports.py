@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from domain.channel import Channel
+from domain.errors import OtpError
 from domain.ledger import OtpLedger
 from domain.notification import DeliveryResult, Notification
 from domain.otp import CodeHash
@@ -152,6 +153,17 @@ class TemplateRenderer(Protocol):
 @runtime_checkable
 class NotificationChannel(Protocol):
     async def send(self, notification: Notification) -> DeliveryResult: ...
+
+
+@runtime_checkable
+class StatusCallback(Protocol):
+    """A provider telling what became of a message (a status callback): checked for its
+    signature and freshness, then handed to the delivery receipts."""
+
+    def handle(self, query: str, headers: Mapping[str, str], body: bytes) -> OtpError | None:
+        """None when taken; else why not (``Unauthorized``: unsigned, forged or too old;
+        ``AlreadyReceived``: a replay; ``InvalidRequest``: not a callback's body)."""
+        ...
 
 
 @runtime_checkable

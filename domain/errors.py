@@ -19,6 +19,10 @@ class InvalidRequest(OtpError):
     code = "INVALID_REQUEST"
 
 
+class AlreadyReceived(InvalidRequest):
+    """A signed message taken once already (a replayed status callback): HTTP 409."""
+
+
 class UnsupportedChannel(OtpError):
     code = "UNSUPPORTED_CHANNEL"
 

@@ -164,6 +164,7 @@ class Runtime(containers.DeclarativeContainer):
         replies=use_cases.idempotent_replies,
         telemetry=adapters.telemetry,
         events=use_cases.lifecycle_events,
+        callbacks=adapters.callbacks,
         worker=kafka_worker,
         set_up_topics=topics.provider,
         configuration=configuration,

@@ -11,7 +11,7 @@ import attrs
 
 from application.events import LifecycleEvents
 from application.idempotency import IdempotentReplies
-from application.ports import OtpRepository, TemplateStore
+from application.ports import OtpRepository, StatusCallback, TemplateStore
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.purge_expired import PurgeExpired
 from application.use_cases.validate_otp import ValidateOtp
@@ -36,6 +36,8 @@ class Services:
     telemetry: Telemetry
     # Lifecycle events, when KAFKA_TOPIC_OTP_EVENTS is set.
     events: LifecycleEvents | None = None
+    # The SMS providers' status callbacks, by provider name (POST /v1/sms/status/{name}).
+    callbacks: Mapping[str, StatusCallback] = attrs.field(factory=dict)
     # The Kafka worker, when brokers are configured, and the set-up of its topics.
     worker: KafkaWorker | None = None
     set_up_topics: Callable[[], Awaitable[None]] | None = None

@@ -9,6 +9,7 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -16,6 +17,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from adapters.channels.receipts import DeliveryReceipts
+from adapters.channels.sms_http import (
+    TwilioConfig,
+    TwilioSmsProvider,
+    WebhookConfig,
+    WebhookSmsProvider,
+)
 from tests.smtp_server import free_port
 
 SID, TOKEN, FROM = "AC0123456789", "twilio-auth-t0ken-secret", "+40700000000"
@@ -80,6 +88,24 @@ class SmsProviders:
             "SMS_WEBHOOK_URL": f"{self.base_url}/sms",
             "SMS_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
         }
+
+    def twilio_provider(
+        self,
+        client: httpx.AsyncClient,
+        receipts: DeliveryReceipts | None = None,
+        **settings: str,
+    ) -> TwilioSmsProvider:
+        """A provider towards this server's Twilio-compatible API (``settings``: more
+        ``TWILIO_`` variables)."""
+        env = {k: v for k, v in self.env("twilio").items() if k.startswith("TWILIO_")}
+        config = TwilioConfig.read({**env, **settings})
+        return TwilioSmsProvider(client, config, receipts or DeliveryReceipts())
+
+    def webhook_provider(
+        self, client: httpx.AsyncClient, receipts: DeliveryReceipts | None = None
+    ) -> WebhookSmsProvider:
+        config = WebhookConfig(url=f"{self.base_url}/sms", token=WEBHOOK_TOKEN)
+        return WebhookSmsProvider(client, config, receipts or DeliveryReceipts())
 
     def start(self) -> None:
         app = Starlette(

@@ -24,8 +24,10 @@ from domain.notification import DeliveryReport
 log = structlog.get_logger(__name__)
 
 DELIVERED, UNDELIVERED = "delivered", "undelivered"
+# The SMSC's words (SMPP receipts) and the HTTP providers' (status callbacks).
 FINAL = {"DELIVRD": DELIVERED, "UNDELIV": UNDELIVERED, "EXPIRED": UNDELIVERED,
-         "DELETED": UNDELIVERED, "REJECTD": UNDELIVERED}  # fmt: skip
+         "DELETED": UNDELIVERED, "REJECTD": UNDELIVERED,
+         "delivered": DELIVERED, "undelivered": UNDELIVERED, "failed": UNDELIVERED}  # fmt: skip
 RECEIPT_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 
 

@@ -16,9 +16,10 @@ from adapters.channels.settings import SmsSettings
 from adapters.channels.smpp import smpp_provider
 from adapters.channels.sms_http import TwilioSmsProvider, WebhookSmsProvider
 from adapters.channels.sms_segments import SmsLengthCheck
+from adapters.channels.status_callbacks import status_callbacks
 from adapters.plugins import ChannelContext
 from adapters.recipients import PhoneNumbers
-from application.ports import NotificationChannel
+from application.ports import NotificationChannel, StatusCallback
 from domain.channel import Channel
 
 
@@ -33,9 +34,9 @@ async def providers(
             httpx.AsyncClient(timeout=sms.http_timeout_seconds)
         )
         if sms.twilio is not None:
-            built["twilio"] = TwilioSmsProvider(client, sms.twilio)
+            built["twilio"] = TwilioSmsProvider(client, sms.twilio, receipts)
         if sms.webhook is not None:
-            built["webhook"] = WebhookSmsProvider(client, sms.webhook)
+            built["webhook"] = WebhookSmsProvider(client, sms.webhook, receipts)
     if sms.smpp is not None:
         built["smpp"] = await stack.enter_async_context(smpp_provider(sms.smpp, receipts))
     return [built[name] for name in sms.providers]
@@ -57,6 +58,12 @@ class SmsPlugin:
 
     def unconfigured(self, settings: SmsSettings) -> str | None:
         return None if settings.providers else "SMS_PROVIDERS"
+
+    def status_callbacks(
+        self, settings: SmsSettings, receipts: DeliveryReceipts
+    ) -> dict[str, StatusCallback]:
+        """The providers' status callbacks the settings ask for (``/v1/sms/status/{name}``)."""
+        return status_callbacks(settings.twilio, settings.webhook, receipts)
 
     @asynccontextmanager
     async def open(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import httpx
 from pydantic import Field
 
 from adapters.channels.failover import PermanentDeliveryError, TransientDeliveryError
-from adapters.settings import Branch, HttpUrl, branch_config, shown
+from adapters.channels.receipts import DeliveryReceipts
+from adapters.settings import Branch, HttpUrl, Seconds, branch_config, shown
 from domain.notification import Notification
 
 
@@ -54,6 +56,12 @@ class TwilioConfig(Branch):
     """sender number"""
     base_url: Annotated[str, HttpUrl] = "https://api.twilio.com"
     """any Twilio-compatible API"""
+    status_callback_url: Annotated[str | None, HttpUrl] = None
+    """the public URL of this service's `/v1/sms/status/twilio` (as the provider reaches it,
+    e.g. behind a proxy): each message asks for status callbacks there, and their signatures
+    are checked against it; unset: no status callbacks"""
+    status_callback_max_age_seconds: Seconds = 86400.0
+    """a status callback for a message sent longer ago is refused"""
 
     @classmethod
     def wanted(cls, given: Mapping[str, str]) -> bool:
@@ -65,25 +73,46 @@ class TwilioSmsProvider:
 
     name = "twilio"
 
-    def __init__(self, client: httpx.AsyncClient, config: TwilioConfig) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        config: TwilioConfig,
+        receipts: DeliveryReceipts,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._client = client
         self._config = config
+        self._receipts = receipts
+        self._clock = clock
 
     async def deliver(self, notification: Notification) -> str | None:
         config = self._config
+        form = {
+            "To": notification.recipient.address,
+            "From": config.sender,
+            "Body": notification.message.text,
+        }
+        if config.status_callback_url is not None:
+            # The send time rides in the signed URL: a callback's age can then be checked.
+            form["StatusCallback"] = twilio_callback_url(config.status_callback_url, self._clock())
         answer = await _post(
             self._client,
             self.name,
             f"{config.base_url.rstrip('/')}/2010-04-01/Accounts/{config.account_sid}/Messages.json",
-            data={
-                "To": notification.recipient.address,
-                "From": config.sender,
-                "Body": notification.message.text,
-            },
+            data=form,
             auth=(config.account_sid, config.auth_token),
         )
         sid = answer.get("sid")
-        return sid if isinstance(sid, str) else None
+        if not isinstance(sid, str):
+            return None
+        if config.status_callback_url is not None:
+            self._receipts.submitted(self.name, [sid], notification.reference)
+        return sid
+
+
+def twilio_callback_url(url: str, sent: float) -> str:
+    """The ``StatusCallback`` of a message sent at ``sent`` (unix seconds)."""
+    return f"{url}{'&' if '?' in url else '?'}sent={int(sent)}"
 
 
 class WebhookConfig(Branch):
@@ -95,6 +124,11 @@ class WebhookConfig(Branch):
     """JSON webhook"""
     token: str | None = Field(None, repr=False)
     """the webhook's bearer token"""
+    callback_secret: str | None = Field(None, repr=False)
+    """the key of the webhook's status callbacks to `/v1/sms/status/webhook` (`X-Otp-Signature`);
+    unset: no status callbacks"""
+    callback_tolerance_seconds: Seconds = 300.0
+    """a status callback signed further from now is refused"""
 
     @classmethod
     def wanted(cls, given: Mapping[str, str]) -> bool:
@@ -106,9 +140,12 @@ class WebhookSmsProvider:
 
     name = "webhook"
 
-    def __init__(self, client: httpx.AsyncClient, config: WebhookConfig) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, config: WebhookConfig, receipts: DeliveryReceipts
+    ) -> None:
         self._client = client
         self._config = config
+        self._receipts = receipts
 
     async def deliver(self, notification: Notification) -> str | None:
         headers = {"Authorization": f"Bearer {self._config.token}"} if self._config.token else {}
@@ -126,4 +163,8 @@ class WebhookSmsProvider:
             headers=headers,
         )
         message_id = answer.get("id")
-        return str(message_id) if message_id is not None else None
+        if message_id is None:
+            return None
+        if self._config.callback_secret is not None:
+            self._receipts.submitted(self.name, [str(message_id)], notification.reference)
+        return str(message_id)

@@ -102,9 +102,9 @@ class KafkaSettings(Branch):
     events: str | None = Field(
         None, validation_alias="KAFKA_TOPIC_OTP_EVENTS", json_schema_extra=shown("unset: no events")
     )
-    """lifecycle events (CloudEvents: issued, delivered, delivery failed, validated, mismatch,
-    expired, locked, rate limited), see [observability.md](observability.md); created at start
-    with `KAFKA_CREATE_TOPICS`"""
+    """lifecycle events (CloudEvents: issued, accepted, delivered, undelivered, delivery failed,
+    validated, mismatch, expired, locked, rate limited), see [observability.md](observability.md);
+    created at start with `KAFKA_CREATE_TOPICS`"""
     notification_external_out: str = Field(
         _TOPIC + "external.out.v1", validation_alias="KAFKA_TOPIC_NOTIFICATION_EXTERNAL_OUT"
     )

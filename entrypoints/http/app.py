@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from application.use_cases.purge_expired import PurgeExpired
 from domain.errors import (
+    AlreadyReceived,
     DependencyUnavailable,
     InvalidRequest,
     OtpError,
@@ -54,6 +55,11 @@ REQUEST_FIELDS = ("outcome", "template", "channel", "trace_id", "caller")
 
 class BodyTooLarge(InvalidRequest):
     pass
+
+
+STARTING = DependencyUnavailable("The service is starting; try again shortly.")
+# A status callback's refusals (any other error: 400).
+_CALLBACK_STATUS: dict[type[OtpError], int] = {Unauthorized: 401, AlreadyReceived: 409}
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -109,6 +115,7 @@ def create_app(
         routes=[
             Route("/v1/otp/generate", api.generate, methods=["POST"]),
             Route("/v1/otp/validate", api.validate, methods=["POST"]),
+            Route("/v1/sms/status/{provider}", api.sms_status, methods=["POST"]),
             Route("/healthz", api.healthz),
             Route("/readyz", api.readyz),
             Route("/metrics", api.metrics),
@@ -178,8 +185,7 @@ class HttpApi:
     ) -> Response:
         current = self._current
         if current is None:
-            starting = DependencyUnavailable("The service is starting; try again shortly.")
-            return JSONResponse(dispatch.invalid(None, starting, flag), status_code=503)
+            return JSONResponse(dispatch.invalid(None, STARTING, flag), status_code=503)
         telemetry = current.telemetry
         started = time.perf_counter()
         with (
@@ -326,6 +332,37 @@ class HttpApi:
             "validate",
             "otpValid",
         )
+
+    async def sms_status(self, request: Request) -> Response:
+        """A provider's signed status callback: 204 taken, 401 unsigned, forged or too old,
+        409 a replay, 400 not a callback, 404 no callback configured for that provider."""
+        current = self._current
+        if current is None:
+            return JSONResponse(_error_only(STARTING), status_code=503)
+        operation = "sms_status"
+        with structlog.contextvars.bound_contextvars(entrypoint="http", operation=operation):
+            callback = current.callbacks.get(request.path_params["provider"])
+            try:
+                async with asyncio.timeout(self._body_timeout):
+                    raw = await _read_body(request, self._max_body_bytes)
+            except TimeoutError:
+                error: OtpError | None = InvalidRequest("The body did not arrive in time.")
+                status = 408
+            except BodyTooLarge as exc:
+                error, status = exc, 413
+            else:
+                if callback is None:
+                    error = InvalidRequest("No status callback is configured for this provider.")
+                    status = 404
+                else:
+                    error = callback.handle(request.url.query, request.headers, raw)
+                    status = _CALLBACK_STATUS.get(type(error), 400) if error else 204
+            self._count(operation, error.code if error else "OK")
+            log.info("http.handled", status=status)
+            structlog.contextvars.unbind_contextvars(*REQUEST_FIELDS)
+        if error is None:
+            return Response(status_code=204)
+        return JSONResponse(_error_only(error), status_code=status)
 
     async def healthz(self, _: Request) -> Response:
         if self._supervisor is not None and self._supervisor.failed is not None:

@@ -113,6 +113,86 @@ def _probe(summary: str) -> dict[str, Any]:
     }
 
 
+def _status_callback() -> dict[str, Any]:
+    """``POST /v1/sms/status/{provider}``: what an SMS provider posts about a message."""
+    refused = {
+        "400": "Not a status callback's body (signed, but not a callback).",
+        "401": "Unsigned, forged, for another account, or too old (UNAUTHORIZED).",
+        "404": "No status callback is configured for this provider.",
+        "408": "The body did not arrive within HTTP_BODY_TIMEOUT_SECONDS.",
+        "409": "Received already: a replay (INVALID_REQUEST).",
+        "413": "Body larger than HTTP_MAX_BODY_BYTES.",
+        "503": "Starting.",
+    }
+    signature = {"type": "string", "minLength": 1}
+    return {
+        "post": {
+            "summary": "A provider's signed status callback: what became of a message",
+            "description": "Authenticated by the provider's signature, never by an API key: "
+            "`twilio` by `X-Twilio-Signature` (TWILIO_STATUS_CALLBACK_URL), `webhook` by "
+            "`X-Otp-Signature` (SMS_WEBHOOK_CALLBACK_SECRET). Taken once.",
+            "security": [{}],
+            "parameters": [
+                {
+                    "name": "provider",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["twilio", "webhook"]},
+                },
+                {"name": "X-Twilio-Signature", "in": "header", "schema": signature},
+                {
+                    "name": "X-Otp-Signature",
+                    "in": "header",
+                    "schema": signature,
+                    "description": '`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.',
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {"$ref": "#/components/schemas/TwilioStatus"}
+                    },
+                    "application/json": {"schema": {"$ref": "#/components/schemas/WebhookStatus"}},
+                },
+            },
+            "responses": {
+                "204": {"description": "Taken: a final status becomes a lifecycle event."},
+                **{status: {"description": said, **_PROBLEM} for status, said in refused.items()},
+            },
+        }
+    }
+
+
+_CALLBACK_SCHEMAS = {
+    "TwilioStatus": {
+        "type": "object",
+        "description": "The form a Twilio-compatible API posts to a message's StatusCallback.",
+        "required": ["AccountSid", "MessageSid", "MessageStatus"],
+        "properties": {
+            "AccountSid": {"type": "string"},
+            "MessageSid": {"type": "string", "minLength": 1},
+            "MessageStatus": {
+                "type": "string",
+                "minLength": 1,
+                "description": "`delivered`; `undelivered` or `failed` (with ErrorCode); "
+                "others (`queued`, `sent`, ...) are taken and change nothing.",
+            },
+            "ErrorCode": {"type": "string"},
+        },
+    },
+    "WebhookStatus": {
+        "type": "object",
+        "required": ["id", "status"],
+        "properties": {
+            "id": {"type": ["string", "integer"], "description": "The id the webhook answered."},
+            "status": {"type": "string", "description": "As for TwilioStatus.MessageStatus."},
+            "error": {"type": ["string", "null"], "description": "The provider's error."},
+        },
+    },
+}
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -122,6 +202,7 @@ def document() -> dict[str, Any]:
                 "Generate a code and send it", "GenerateRequest", "GenerateReply"
             ),
             "/v1/otp/validate": _post("Validate a code", "ValidateRequest", "ValidateReply"),
+            "/v1/sms/status/{provider}": _status_callback(),
             "/healthz": _probe("The process is alive"),
             "/readyz": _probe("The service can serve: store and templates reachable"),
             "/metrics": {
@@ -151,10 +232,11 @@ def document() -> dict[str, Any]:
             },
             "schemas": {
                 **body_schemas(),
+                **_CALLBACK_SCHEMAS,
                 "Problem": {
                     "type": "object",
                     "description": "An answer outside the use cases: no such path, a method "
-                    "the path does not take, no key for /metrics.",
+                    "the path does not take, no key for /metrics, a refused status callback.",
                     "required": ["error", "errorCode"],
                     "properties": {
                         "error": {"type": "string"},

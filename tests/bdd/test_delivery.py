@@ -15,17 +15,11 @@ from pytest_bdd import given, scenarios, then, when
 
 from adapters.channels.failover import FailoverChannel, Provider, RetryPolicy
 from adapters.channels.mime import Sender
-from adapters.channels.sms_http import (
-    TwilioConfig,
-    TwilioSmsProvider,
-    WebhookConfig,
-    WebhookSmsProvider,
-)
 from adapters.channels.sms_segments import SmsLengthCheck
 from adapters.channels.smtp import SmtpConfig, SmtpMailProvider
 from domain.channel import Channel
 from tests.harness import Harness
-from tests.sms_server import FROM, SID, TOKEN, WEBHOOK_TOKEN, SmsProviders
+from tests.sms_server import SmsProviders
 from tests.smtp_server import PASSWORD, USER, MailServer, start_mail_server
 
 scenarios("delivery.feature")
@@ -67,20 +61,8 @@ def scripted_mail_server(
 def _wire_sms(harness: Harness, providers: SmsProviders, setup: SmsSetup) -> None:
     client = httpx.AsyncClient(timeout=5)
     built: dict[str, Provider] = {
-        "twilio": TwilioSmsProvider(
-            client,
-            TwilioConfig.read(
-                {
-                    "TWILIO_ACCOUNT_SID": SID,
-                    "TWILIO_AUTH_TOKEN": TOKEN,
-                    "TWILIO_FROM": FROM,
-                    "TWILIO_BASE_URL": providers.base_url,
-                }
-            ),  # fmt: skip
-        ),
-        "webhook": WebhookSmsProvider(
-            client, WebhookConfig(url=f"{providers.base_url}/sms", token=WEBHOOK_TOKEN)
-        ),
+        "twilio": providers.twilio_provider(client),
+        "webhook": providers.webhook_provider(client),
     }
     channel = FailoverChannel([built[n] for n in setup.names], FAST)
     harness.channels[Channel.SMS] = channel

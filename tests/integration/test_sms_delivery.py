@@ -7,40 +7,16 @@ import pytest
 import structlog
 
 from adapters.channels.failover import FailoverChannel, Provider, RetryPolicy
-from adapters.channels.sms_http import (
-    TwilioConfig,
-    TwilioSmsProvider,
-    WebhookConfig,
-    WebhookSmsProvider,
-)
 from adapters.channels.sms_segments import SmsLengthCheck
 from domain.channel import Channel
 from tests.harness import Harness
 from tests.outbox import code_in
-from tests.sms_server import FROM, SID, TOKEN, WEBHOOK_TOKEN, SmsProviders
+from tests.sms_server import FROM, TOKEN, WEBHOOK_TOKEN, SmsProviders
 from tests.smtp_server import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.sms_provider]
 
 FAST = RetryPolicy(attempts=3, wait_initial=0.01, wait_max=0.05)
-
-
-def twilio(client: httpx.AsyncClient, base_url: str) -> TwilioSmsProvider:
-    return TwilioSmsProvider(
-        client,
-        TwilioConfig.read(
-            {
-                "TWILIO_ACCOUNT_SID": SID,
-                "TWILIO_AUTH_TOKEN": TOKEN,
-                "TWILIO_FROM": FROM,
-                "TWILIO_BASE_URL": base_url,
-            }
-        ),  # fmt: skip
-    )
-
-
-def webhook(client: httpx.AsyncClient, base_url: str) -> WebhookSmsProvider:
-    return WebhookSmsProvider(client, WebhookConfig(url=f"{base_url}/sms", token=WEBHOOK_TOKEN))
 
 
 def use_providers(harness: Harness, *providers: Provider, max_segments: int = 3) -> None:
@@ -56,7 +32,7 @@ def client(harness: Harness) -> httpx.AsyncClient:
 def test_twilio_gets_the_number_sender_and_text_and_the_code_validates(
     harness: Harness, client: httpx.AsyncClient, sms_providers: SmsProviders
 ) -> None:
-    use_providers(harness, twilio(client, sms_providers.base_url))
+    use_providers(harness, sms_providers.twilio_provider(client))
     assert harness.generate(clientId="c1", language="ro")["otpSent"] is True
     (form,) = sms_providers.twilio
     assert (form["To"], form["From"]) == ("+40722123456", FROM)
@@ -67,7 +43,7 @@ def test_twilio_gets_the_number_sender_and_text_and_the_code_validates(
 def test_the_webhook_gets_a_json_body_with_a_bearer_token(
     harness: Harness, client: httpx.AsyncClient, sms_providers: SmsProviders
 ) -> None:
-    use_providers(harness, webhook(client, sms_providers.base_url))
+    use_providers(harness, sms_providers.webhook_provider(client))
     assert harness.generate(clientId="c1")["otpSent"] is True
     (sent,) = sms_providers.webhook
     assert sent["to"] == "+40722123456" and sent["template"] == "otp-sms"
@@ -78,7 +54,7 @@ def test_429_then_success_is_retried_and_sent_once(
     harness: Harness, client: httpx.AsyncClient, sms_providers: SmsProviders
 ) -> None:
     sms_providers.script["twilio"] = [429]
-    use_providers(harness, twilio(client, sms_providers.base_url))
+    use_providers(harness, sms_providers.twilio_provider(client))
     with structlog.testing.capture_logs() as logs:
         assert harness.generate(clientId="c1")["otpSent"] is True
     assert sms_providers.calls["twilio"] == 2 and len(sms_providers.twilio) == 1
@@ -91,7 +67,7 @@ def test_500s_exhaust_the_retries_then_the_next_provider_delivers(
 ) -> None:
     sms_providers.script["twilio"] = [500, 500, 500]
     use_providers(
-        harness, twilio(client, sms_providers.base_url), webhook(client, sms_providers.base_url)
+        harness, sms_providers.twilio_provider(client), sms_providers.webhook_provider(client)
     )
     with structlog.testing.capture_logs() as logs:
         assert harness.generate(clientId="c1")["otpSent"] is True
@@ -109,7 +85,7 @@ def test_400_is_refused_at_once_without_failover(
 ) -> None:
     sms_providers.script["twilio"] = [400]
     use_providers(
-        harness, twilio(client, sms_providers.base_url), webhook(client, sms_providers.base_url)
+        harness, sms_providers.twilio_provider(client), sms_providers.webhook_provider(client)
     )
     reply = harness.generate(clientId="c1")
     assert (reply["otpSent"], reply["errorCode"]) == (False, "DELIVERY_FAILED")
@@ -120,8 +96,8 @@ def test_400_is_refused_at_once_without_failover(
 def test_a_dead_provider_fails_over_to_a_live_one(
     harness: Harness, client: httpx.AsyncClient, sms_providers: SmsProviders
 ) -> None:
-    dead = twilio(client, f"http://127.0.0.1:{free_port()}")
-    use_providers(harness, dead, webhook(client, sms_providers.base_url))
+    dead = sms_providers.twilio_provider(client, TWILIO_BASE_URL=f"http://127.0.0.1:{free_port()}")
+    use_providers(harness, dead, sms_providers.webhook_provider(client))
     assert harness.generate(clientId="c1")["otpSent"] is True
     assert len(sms_providers.webhook) == 1
 
@@ -130,7 +106,7 @@ def test_an_accepted_answer_with_an_odd_body_is_a_success(
     harness: Harness, client: httpx.AsyncClient, sms_providers: SmsProviders
 ) -> None:
     sms_providers.odd_success_body = True
-    use_providers(harness, twilio(client, sms_providers.base_url))
+    use_providers(harness, sms_providers.twilio_provider(client))
     assert harness.generate(clientId="c1")["otpSent"] is True
     assert sms_providers.calls["twilio"] == 1
 
@@ -138,7 +114,7 @@ def test_an_accepted_answer_with_an_odd_body_is_a_success(
 def test_a_too_long_sms_is_refused_before_any_provider_is_called(
     harness: Harness, client: httpx.AsyncClient, sms_providers: SmsProviders
 ) -> None:
-    use_providers(harness, twilio(client, sms_providers.base_url), max_segments=1)
+    use_providers(harness, sms_providers.twilio_provider(client), max_segments=1)
     reply = harness.generate(clientId="c1", templateName="contract-sign", contractNumber="ș" * 80)
     assert (reply["otpSent"], reply["errorCode"]) == (False, "DELIVERY_FAILED")
     assert "segments" in reply["error"]
@@ -151,7 +127,7 @@ def test_a_failing_delivery_logs_no_token_and_no_code(
     sms_providers.script["twilio"] = [503, 503, 503]
     sms_providers.script["webhook"] = [503, 503, 503]
     use_providers(
-        harness, twilio(client, sms_providers.base_url), webhook(client, sms_providers.base_url)
+        harness, sms_providers.twilio_provider(client), sms_providers.webhook_provider(client)
     )
     with structlog.testing.capture_logs() as logs:
         reply = harness.generate(clientId="c1")
