@@ -163,13 +163,13 @@ class KeySettings(Branch):
     hash_key: str | None = Field(
         None,
         repr=False,
-        json_schema_extra=shown("a random key in `OTP_HASH_KEY_FILE` (logged warning)"),
+        json_schema_extra=shown("a random key in `OTP_LOCAL_KEY_FILE` (logged warning)"),
     )
     """a single key (same rules) when `OTP_HASH_KEYS` is not set; one of the two is required with
     MongoDB or Kafka"""
     hash_previous_keys: str | None = Field(None, repr=False)
     """with `OTP_HASH_KEY` only: comma-separated retired keys that still verify"""
-    hash_key_file: Annotated[Path, Creatable] = Field(
+    local_key_file: Annotated[Path, Creatable] = Field(
         Path("var/otp-hash.key"), validate_default=False
     )
     """where the embedded default keeps its generated key"""

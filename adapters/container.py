@@ -182,7 +182,7 @@ class Adapters(containers.DeclarativeContainer):
     telemetry = providers.Resource(open_telemetry, telemetry_settings.provided.otlp_traces, version)
     clock = providers.Singleton(SystemClock)
     chance = providers.Singleton(SystemChance)
-    hasher = providers.Singleton(build_hasher, keys.provided.keys, keys.provided.hash_key_file)
+    hasher = providers.Singleton(build_hasher, keys.provided.keys, keys.provided.local_key_file)
     # Per-request codes must be the same in every worker, so their key comes from the shared one.
     secret_codes = providers.Singleton(
         SecretsCodeGenerator, hasher.provided.derived_key.call("otp code derivation")

@@ -259,6 +259,45 @@ class Branch(BaseSettings):
                 yield str(extra.get("section") or cls.title), field
 
 
+def is_secret(field: FieldInfo) -> bool:
+    """A secret setting: never shown, and also read from a file (``NAME_FILE``)."""
+    return field.repr is False
+
+
+def secret_names(branch: type[Branch]) -> list[str]:
+    """Every name (aliases too) of the branch's secret variables."""
+    return [name for _, field in branch.variables() if is_secret(field) for name in names(field)]
+
+
+def with_secret_files(
+    env: Mapping[str, str], secrets: list[str]
+) -> tuple[dict[str, str], list[str]]:
+    """``env`` with each secret ``NAME`` given as ``NAME_FILE`` read from its file (one final
+    line break dropped), as the official database images do for mounted secrets; and the
+    problems: both set, a file that cannot be read or is empty. Never the value."""
+    read = dict(env)
+    problems = []
+    for name in secrets:
+        path = env.get(f"{name}_FILE", "").strip()
+        if not path:
+            continue
+        if env.get(name, "").strip():
+            problems.append(f"{name} and {name}_FILE are both set; set one of them")
+            continue
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            problems.append(f"{name}_FILE names a file that cannot be read: {path} ({reason})")
+            continue
+        value = text.removesuffix("\n").removesuffix("\r")
+        if not value.strip():
+            problems.append(f"{name}_FILE names an empty file: {path}")
+            continue
+        read[name] = value
+    return read, problems
+
+
 def names(field: FieldInfo) -> list[str]:
     """A field's variable, then its aliases."""
     alias = field.validation_alias

@@ -340,7 +340,7 @@ def embedded_env(workdir: Path) -> dict[str, str]:
         "SQLITE_PATH": str(workdir / "otp.sqlite3"),
         "OUTBOX_DIR": str(workdir / "outbox"),
         "TEMPLATES_DIR": str(BUNDLED_TEMPLATES),
-        "OTP_HASH_KEY_FILE": str(workdir / "hash.key"),
+        "OTP_LOCAL_KEY_FILE": str(workdir / "hash.key"),
     }
 
 

@@ -40,7 +40,7 @@ def _settings(folder: Path, floor_ms: int, ttl: int) -> Settings:
             "SQLITE_PATH": str(folder / "otp.sqlite3"),
             "OUTBOX_DIR": str(folder / "outbox"),
             "TEMPLATES_DIR": str(BUNDLED_TEMPLATES),
-            "OTP_HASH_KEY_FILE": str(folder / "hash.key"),
+            "OTP_LOCAL_KEY_FILE": str(folder / "hash.key"),
             "OTP_VALIDATE_FAILURE_FLOOR_MS": str(floor_ms),
             "OTP_TTL_SECONDS": str(ttl),
             "LIMIT_RECIPIENT_MAX_SENDS": "0",

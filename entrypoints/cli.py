@@ -91,7 +91,7 @@ def _warn_of_a_local_key(settings: Settings) -> None:
             "hash_key.generated_locally",
             detail="OTP_HASH_KEYS is not set; using a random key kept in a local file. "
             "Set OTP_HASH_KEYS in any shared or production deployment.",
-            key_file=str(settings.keys.hash_key_file),
+            key_file=str(settings.keys.local_key_file),
         )
 
 

@@ -25,8 +25,11 @@ from adapters.settings import (
     Seconds,
     SettingsError,
     branch_config,
+    is_secret,
     names,
+    secret_names,
     shown,
+    with_secret_files,
 )
 from adapters.store_settings import StoreSettings
 from adapters.stores import StorePlugin, store_plugins, store_problems
@@ -136,7 +139,10 @@ class Settings(Branch):
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """The settings of ``env`` (os.environ, or a test's own mapping), with every channel
         plug-in's branch; all problems at once."""
-        problems: list[str] = []
+        branches_of: list[type[Branch]] = [p.settings for p in channel_plugins()]
+        branches_of += [p.settings for p in store_plugins().values()]
+        secrets = [n for branch in [cls, *branches_of] for n in secret_names(branch)]
+        env, problems = with_secret_files(env, secrets)
 
         def branches(plugins: Mapping[Any, ChannelPlugin | StorePlugin]) -> dict[Any, Any]:
             read = {}
@@ -266,6 +272,11 @@ def documentation() -> str:
         "accepted as aliases where shown: the first one set wins, and an empty value counts as "
         "unset.",
         "",
+        "A secret (marked *secret*) may be given as a file instead, as mounted Kubernetes or "
+        "Docker secrets are: `NAME_FILE` names a file holding the value of `NAME` (one final "
+        "line break is dropped). Setting both, or naming a file that cannot be read or is "
+        "empty, stops the start.",
+        "",
         "This page is generated from the settings' declarations (a branch per concern: "
         "the adapters' `settings` modules and `entrypoints/settings.py`) by "
         "`otp config docs > docs/configuration.md`; a test fails while the two differ.",
@@ -280,6 +291,8 @@ def documentation() -> str:
             "none" if default in (None, "", ()) else f"`{_text(default)}`"
         )
         doc = " ".join((field.description or "").split())
+        if is_secret(field):
+            doc += f" *(secret; or `{all_names[0]}_FILE`)*"
         sections.setdefault(title, []).append(f"| `{all_names[0]}`{aliases} | {text} | {doc} |")
     for title, rows in sections.items():
         lines += [

@@ -150,3 +150,25 @@ def test_help_is_where_a_user_looks_for_it(tmp_path: Path) -> None:
     assert "Commands:" in bare.stdout
     assert otp(tmp_path, "-h").stdout == bare.stdout
     assert "--context" in otp(tmp_path, "generate", "-h").stdout
+
+
+def test_a_secret_from_a_mounted_file_is_used_and_one_given_twice_refused(tmp_path: Path) -> None:
+    key = tmp_path / "hash-keys"
+    key.write_text("k1:" + "ab" * 32 + "\n")
+    sent = otp(
+        tmp_path, "generate", "-t", "otp-sms", "-c", "SMS", "-r", "+40722123456",
+        "--client-id", "c1", OTP_HASH_KEYS_FILE=str(key),
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    # The key came from the file: no local key was made, nor warned about.
+    assert "generated_locally" not in sent.stderr and not (tmp_path / "hash.key").exists()
+    without = otp(tmp_path, "generate", "-t", "otp-sms", "-c", "SMS", "-r", "+40722123456",
+                  "--client-id", "c2")  # fmt: skip
+    assert "generated_locally" in without.stderr and (tmp_path / "hash.key").exists()
+    twice = otp(
+        tmp_path, "config", "check", OTP_HASH_KEYS_FILE=str(key), OTP_HASH_KEYS="k2:" + "cd" * 32
+    )
+    assert twice.returncode == 78
+    said = twice.stdout + twice.stderr
+    assert "OTP_HASH_KEYS and OTP_HASH_KEYS_FILE are both set" in said
+    assert "cd" * 32 not in said and "ab" * 32 not in said

@@ -34,7 +34,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
             "SQLITE_PATH": str(work / "otp.sqlite3"),
             "OUTBOX_DIR": str(work / "outbox"),
             "TEMPLATES_DIR": str(BUNDLED_TEMPLATES),
-            "OTP_HASH_KEY_FILE": str(work / "hash.key"),
+            "OTP_LOCAL_KEY_FILE": str(work / "hash.key"),
             "OTP_VALIDATE_FAILURE_FLOOR_MS": "0",
             "LIMIT_RECIPIENT_MAX_SENDS": "0",
         }

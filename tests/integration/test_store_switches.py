@@ -55,7 +55,7 @@ def test_the_embedded_default_uses_sqlite_and_the_template_folder(tmp_path: Path
         {
             "SQLITE_PATH": str(tmp_path / "otp.sqlite3"),
             "TEMPLATES_DIR": str(BUNDLED_TEMPLATES),
-            "OTP_HASH_KEY_FILE": str(tmp_path / "key"),
+            "OTP_LOCAL_KEY_FILE": str(tmp_path / "key"),
         }
     )
     assert isinstance(repository, SqliteOtpRepository)
@@ -100,7 +100,7 @@ def test_the_store_is_the_plug_in_store_names(tmp_path: Path) -> None:
             "SQLITE_PATH": str(tmp_path / "must-not-exist.sqlite3"),
             "OUTBOX_DIR": str(tmp_path / "outbox"),
             "TEMPLATES_DIR": str(BUNDLED_TEMPLATES),
-            "OTP_HASH_KEY_FILE": str(tmp_path / "key"),
+            "OTP_LOCAL_KEY_FILE": str(tmp_path / "key"),
         }
     )
     repository, _ = wired_settings(settings)

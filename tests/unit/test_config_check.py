@@ -50,7 +50,7 @@ BAD = [
     ("SQLITE_PATH", {"SQLITE_PATH": "{tmp}/missing/otp.sqlite3"}),
     ("OUTBOX_DIR", {"OUTBOX_DIR": "{file}"}),
     ("OUTBOX_DIR", {"OUTBOX_DIR": "{tmp}/missing/outbox"}),
-    ("OTP_HASH_KEY_FILE", {"OTP_HASH_KEY_FILE": "{tmp}/missing/key"}),
+    ("OTP_LOCAL_KEY_FILE", {"OTP_LOCAL_KEY_FILE": "{tmp}/missing/key"}),
     ("TEMPLATES_DIR", {"TEMPLATES_DIR": "{tmp}/missing"}),
     ("TEMPLATES_DIR", {"TEMPLATES_DIR": "{file}"}),
     ("MONGODB_URI", {**KAFKA, "MONGODB_URI": f"mongodb://otp:{SECRET}@"}),
