@@ -187,7 +187,10 @@ class LifecycleEvents:
     def reported(self, report: DeliveryReport) -> None:
         """A provider's final word on a message: a delivered or undelivered event, published
         in the background (a report never waits for the bus)."""
+        # Undelivered, a code may still be delivered by a resend: its accepted event is kept.
         sent = self._sent.pop(report.reference, None)
+        if sent is not None and not report.delivered:
+            self._sent[report.reference] = sent
         if sent is None:
             self._early[report.reference] = report
             _bound(self._early, self._keep)

@@ -12,6 +12,8 @@ SMTP sink in this process, `otp serve` processes) and measures, each phase for -
 - the ceilings, with the same libraries and settings: a trivial endpoint on the same HTTP stack,
   the outbox write, the store's own operations per request (SQLite and MongoDB), a bare
   consume->produce relay on the same broker, a bare SMTP send loop to the same sink;
+- SMS over SMPP to the test SMSC: the provider's submits a second and CPU per submit beside a
+  bare smpp34 client's (bench/smpp.py);
 - the service's CPU milliseconds per request, its resident memory at rest and at peak, and over
   a soak (--soak seconds) at 50 % of the HTTP maximum.
 
@@ -41,10 +43,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from adapters.templates.file_store import BUNDLED_TEMPLATES
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from adapters.templates.file_store import BUNDLED_TEMPLATES  # noqa: E402
+from bench import smpp as smpp_bench  # noqa: E402
 
 OUT = ROOT / "var" / "bench"
 OTP = str(Path(sys.executable).with_name("otp"))
@@ -1075,6 +1078,7 @@ def report(results: dict[str, Any]) -> list[str]:
             f"{relay:.0f}, MongoDB ops {mongo['validate_rate']:.0f}) | "
             f"{ratio(kv1['rate'], kv_ceiling)} | {kv1['cpu_ms_per_request']:.2f} ms |",
         ]
+        lines += smpp_bench.report(results)
         at20 = next(p for p in results["kafka_generate_latency"] if p["label"] == "20 req/s")
         lines.append(
             f"\nKafka generate at 20 req/s: p50 {at20['p50']:.1f} ms, p99 {at20['p99']:.1f} ms "
@@ -1204,6 +1208,8 @@ def main() -> None:
                 [sys.executable, str(ROOT / "scripts" / "services.py"), "up"], check=True
             )
             bench_kafka(seconds, workdir, results)
+            say("SMPP: the provider, then a bare client, against the test SMSC")
+            smpp_bench.bench_smpp(seconds, services_env(), results)
         if soak > 0:
             bench_soak(soak, results["http_generate_1"]["rate"] * 0.5, workdir, results)
     results["seconds_in_all"] = time.monotonic() - started

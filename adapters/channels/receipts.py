@@ -14,6 +14,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import attrs
 import structlog
@@ -184,16 +185,26 @@ class DeliveryReceipts:
         return len(self._early)
 
 
-# One set of receipt metrics per registry (several containers of a test may share one).
-_METRICS: weakref.WeakKeyDictionary[CollectorRegistry, tuple[Counter, Histogram]] = (
-    weakref.WeakKeyDictionary()
-)
+# One set of each kind of metrics per registry (several containers of a test may share one).
+_METRICS: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, Any]] = weakref.WeakKeyDictionary()
+_M = TypeVar("_M")
+
+
+def registered(registry: CollectorRegistry, make: Callable[[CollectorRegistry], _M]) -> _M:
+    """The metrics ``make`` registers, made once per registry."""
+    known = _METRICS.setdefault(registry, {})
+    key = f"{make.__module__}.{make.__qualname__}"
+    if key not in known:
+        known[key] = make(registry)
+    made: _M = known[key]
+    return made
 
 
 def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
-    known = _METRICS.get(registry)
-    if known is not None:
-        return known
+    return registered(registry, _receipt_metrics)
+
+
+def _receipt_metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
     receipts = Counter(
         "otp_sms_receipts",
         "Delivery receipts by provider and what they said (delivered, undelivered) or "
@@ -209,5 +220,4 @@ def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
         buckets=RECEIPT_BUCKETS,
         registry=registry,
     )
-    _METRICS[registry] = (receipts, latency)
     return receipts, latency

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from adapters.channels.failover import RetryPolicy
 from adapters.channels.smpp import SmppConfig
@@ -103,6 +103,13 @@ class SmsSettings(Branch):
     """longer texts are refused before sending"""
     http_timeout_seconds: Seconds = 10.0
     """HTTP timeout towards SMS providers"""
+    resend_within_seconds: Wait = 0.0
+    """an SMS reported undelivered within this many seconds of its sending (an SMPP receipt, a
+    status callback) is sent once more, same text and code, through the providers after the
+    one that took it; 0: never (keep it below the code's lifetime, `OTP_TTL_SECONDS`)"""
+    resend_after_seconds: Seconds | None = None
+    """with `SMS_RESEND_WITHIN_SECONDS`: also resend when no report came within this many
+    seconds (at most `SMS_RESEND_WITHIN_SECONDS`); unset: only on an undelivered report"""
 
     @field_validator("allowed_countries")
     @classmethod
@@ -117,6 +124,14 @@ class SmsSettings(Branch):
         unknown = sorted(set(value) - set(KINDS))
         if unknown:
             raise ValueError(f"names unknown kinds {unknown}; use {', '.join(KINDS)}")
+        return value
+
+    @field_validator("resend_after_seconds")
+    @classmethod
+    def _within(cls, value: float | None, info: ValidationInfo) -> float | None:
+        within = info.data.get("resend_within_seconds")
+        if value is not None and within is not None and not value <= within:
+            raise ValueError("must be at most SMS_RESEND_WITHIN_SECONDS, which must be set")
         return value
 
     @field_validator("providers")

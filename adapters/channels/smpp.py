@@ -147,6 +147,8 @@ class SmppSmsProvider:
     def __init__(self, config: SmppConfig, receipts: DeliveryReceipts) -> None:
         self._config = config
         self._receipts = receipts
+        # Whether the SMSC is asked for receipts (a resend may then follow an undelivered one).
+        self.reports = config.receipts
         self._window = asyncio.Semaphore(config.window)
         self._bind_lock = asyncio.Lock()
         self._client: Any = None

@@ -12,6 +12,7 @@ import httpx
 from adapters.channels.failover import FailoverChannel, Provider
 from adapters.channels.outbox import OutboxSmsChannel
 from adapters.channels.receipts import DeliveryReceipts
+from adapters.channels.resend import ResendingChannel
 from adapters.channels.settings import SmsSettings
 from adapters.channels.smpp import smpp_provider
 from adapters.channels.sms_http import TwilioSmsProvider, WebhookSmsProvider
@@ -74,7 +75,20 @@ class SmsPlugin:
             return
         async with AsyncExitStack() as stack:
             receipts = context.receipts or DeliveryReceipts(context.registry)
-            yield FailoverChannel(await providers(settings, stack, receipts), context.retry)
+            chain = await providers(settings, stack, receipts)
+            if not settings.resend_within_seconds:
+                yield FailoverChannel(chain, context.retry)
+                return
+            resending = ResendingChannel(
+                chain,
+                context.retry,
+                receipts,
+                within_seconds=settings.resend_within_seconds,
+                after_seconds=settings.resend_after_seconds,
+                registry=context.registry,
+            )
+            stack.push_async_callback(resending.close)
+            yield resending
 
 
 PLUGIN = SmsPlugin()

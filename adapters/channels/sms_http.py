@@ -84,6 +84,8 @@ class TwilioSmsProvider:
         self._config = config
         self._receipts = receipts
         self._clock = clock
+        # Whether it reports what became of a message (status callbacks).
+        self.reports = config.status_callback_url is not None
 
     async def deliver(self, notification: Notification) -> str | None:
         config = self._config
@@ -146,6 +148,7 @@ class WebhookSmsProvider:
         self._client = client
         self._config = config
         self._receipts = receipts
+        self.reports = config.callback_secret is not None
 
     async def deliver(self, notification: Notification) -> str | None:
         headers = {"Authorization": f"Bearer {self._config.token}"} if self._config.token else {}

@@ -34,10 +34,11 @@ BOUNDED_LABELS = {
     "partition",
     "limit",
     # otp_codes_total: a stored template's name (never one a caller made up) and a code's step;
-    # otp_sms_receipts_total: what a receipt was.
+    # otp_sms_receipts_total: what a receipt was; otp_sms_resends_total: why one was resent.
     "template",
     "event",
     "kind",
+    "reason",
     # otp_configuration_info: a handful of words each (store, templates, channels, ...).
     "store",
     "templates",

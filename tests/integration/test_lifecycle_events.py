@@ -25,7 +25,7 @@ from domain.errors import (
     TemplateNotFound,
     account_locked,
 )
-from domain.notification import DeliveryResult
+from domain.notification import DeliveryReport, DeliveryResult
 from domain.otp import Verdict
 from tests.harness import Harness, wrong_code
 from tests.integration.kafka import body, bootstrap, produce, read
@@ -81,6 +81,37 @@ def test_each_outcome_becomes_its_events_and_the_rest_none() -> None:
     (first,), (again,) = events.events_of(happened), events.events_of(happened)
     assert first.id == again.id  # a redelivered request's event keeps its id
     assert first.client != CLIENT and len(first.client) == 20
+    harness.close()
+
+
+def test_a_code_undelivered_then_delivered_by_a_resend_has_both_events() -> None:
+    harness = Harness()
+    kept = Kept()
+    events = LifecycleEvents(
+        kept, harness.adapters.pseudonyms(), harness.clock, harness.adapters.chance()
+    )
+    sent = DeliveryResult(delivered=True, provider="smpp", provider_message_id="m1")
+
+    async def scenario() -> None:
+        await events.record(
+            Happened(
+                operation="generate",
+                outcome=Outcome(status=Status.SENT, delivery=sent, otp_id="otp-1"),
+                client_id=CLIENT,
+                channel="sms",
+                template="otp-sms",
+                process_instance_id=7,
+            )  # fmt: skip
+        )
+        events.reported(DeliveryReport(reference="otp-1", provider="smpp", delivered=False))
+        events.reported(DeliveryReport(reference="otp-1", provider="twilio", delivered=True))
+        events.reported(DeliveryReport(reference="otp-1", provider="twilio", delivered=True))
+        await events.drain()
+
+    harness.run(scenario())
+    assert [(e.type.value, e.provider) for e in kept.events] == [
+        ("issued", None), ("accepted", "smpp"), ("undelivered", "smpp"), ("delivered", "twilio"),
+    ]  # fmt: skip
     harness.close()
 
 

@@ -1,5 +1,6 @@
 """SMS over SMPP 3.4 against a real SMSC (jsmpp's server session, scripts/services): encodings,
-concatenated parts, throttling, refusals, a dropped bind and delivery receipts."""
+concatenated parts, throttling, refusals, a dropped bind, delivery receipts and the resend they
+may call for."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
-from adapters.channels.failover import FailoverChannel, PermanentDeliveryError, RetryPolicy
+from adapters.channels.failover import (
+    FailoverChannel,
+    PermanentDeliveryError,
+    Provider,
+    RetryPolicy,
+)
 from adapters.channels.receipts import DeliveryReceipts
+from adapters.channels.resend import ResendingChannel
 from adapters.channels.smpp import UDHI, SmppSmsProvider, smpp_provider
 from adapters.channels.sms_segments import GSM7, UCS2, SmsLengthCheck, encoded
 from adapters.telemetry import Telemetry
@@ -23,6 +31,7 @@ from domain.recipient import Recipient
 from domain.template import RenderedMessage
 from tests.harness import Harness
 from tests.outbox import code_in
+from tests.sms_server import SmsProviders
 from tests.smsc import Smsc
 
 pytestmark = [pytest.mark.integration, pytest.mark.smsc]
@@ -267,3 +276,35 @@ def test_a_receipt_becomes_a_delivered_or_undelivered_event_of_the_code(
         "otp_codes_total", {"channel": "SMS", "template": "otp-sms", "event": kind}
     )
     assert counted == 1.0
+
+
+@pytest.mark.sms_provider
+def test_an_sms_the_smsc_reports_undelivered_is_resent_once_through_the_next_provider(
+    smsc: Smsc, sms_providers: SmsProviders
+) -> None:
+    smsc.set(receipts="undelivered")
+    registry = CollectorRegistry()
+    receipts = DeliveryReceipts(registry)
+    text = "Your code is 123456"
+
+    async def run() -> DeliveryResult:
+        async with smpp_provider(smsc.config(), receipts) as smpp, httpx.AsyncClient() as client:
+            chain: list[Provider] = [smpp, sms_providers.twilio_provider(client, receipts)]
+            channel = ResendingChannel(
+                chain, RetryPolicy(attempts=1), receipts, within_seconds=30, registry=registry
+            )
+            result = await channel.send(note(text))
+            deadline = asyncio.get_running_loop().time() + 5
+            while not sms_providers.twilio and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)  # a second resend would come by now
+            await channel.close()
+            return result
+
+    result = asyncio.run(run())
+    assert result.provider == "smpp"
+    assert [s["shortMessage"] for s in smsc.received()] == [encoded(text)[1]]
+    (resent,) = sms_providers.twilio
+    assert resent["Body"] == text  # the same code: the first SMS, arriving late, still works
+    labels = {"provider": "smpp", "reason": "undelivered", "outcome": "sent"}
+    assert registry.get_sample_value("otp_sms_resends_total", labels) == 1

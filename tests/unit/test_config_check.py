@@ -58,6 +58,11 @@ BAD = [
     ("MONGODB_URI", {**KAFKA, "MONGODB_URI": f"mongodb://otp:{SECRET}@db:port/otp"}),
     ("TWILIO_BASE_URL", {"SMS_PROVIDERS": "twilio", "TWILIO_BASE_URL": "ftp://api.example"}),
     ("SMS_WEBHOOK_URL", {"SMS_PROVIDERS": "webhook", "SMS_WEBHOOK_URL": "not a url"}),
+    ("SMS_RESEND_AFTER_SECONDS", {"SMS_RESEND_AFTER_SECONDS": "30"}),
+    (
+        "SMS_RESEND_AFTER_SECONDS",
+        {"SMS_RESEND_WITHIN_SECONDS": "20", "SMS_RESEND_AFTER_SECONDS": "30"},
+    ),
     ("SMS_PROVIDERS", {"SMS_PROVIDERS": "pigeon"}),
     ("SMPP_HOST", {"SMS_PROVIDERS": "smpp", "SMPP_SYSTEM_ID": "otp", "SMPP_PASSWORD": "pw"}),
     (
