@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format unit faults services services-down browser docs lock image bench bench-store bench-timing clean
+.PHONY: install run test lint format unit faults services services-down browser helm docs lock image bench bench-store bench-timing clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@echo "==> installing the service and its tools into $(VENV) (first run takes a minute)"
@@ -34,7 +34,7 @@ run: $(STAMP)
 	$(BIN)/otp serve
 
 ## Lint, types, import contracts, then every test tier against real Kafka and MongoDB-wire servers.
-test: lint services browser
+test: lint services browser helm
 	@eval "$$($(BIN)/python scripts/services.py env)" && $(BIN)/pytest -m "not long"
 
 ## The fault-injection suite alone, with the long cluster runs `make test` leaves out (the
@@ -48,6 +48,10 @@ services: $(STAMP)
 
 services-down: $(STAMP)
 	@$(BIN)/python scripts/services.py down
+
+## helm, for the chart's tests: built once from the Go module proxy, cached outside the tree.
+helm: $(STAMP)
+	@$(BIN)/python scripts/helm.py >/dev/null
 
 ## Headless Chromium (Debian's package) for the living-documentation test.
 browser:
