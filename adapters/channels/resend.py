@@ -11,7 +11,6 @@ only while a resend may follow (``within_seconds``), never stored or logged.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -53,9 +52,14 @@ class ResendingChannel:
         limit: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._providers = tuple(providers)
-        self._retry = retry
         self._chain = FailoverChannel(providers, retry)
+        # What each provider's messages are resent through, for the providers that report
+        # (None: it is the last of the chain); a message of another provider is not watched.
+        self._next: dict[str, FailoverChannel | None] = {
+            p.name: FailoverChannel(providers[i + 1 :], retry) if providers[i + 1 :] else None
+            for i, p in enumerate(providers)
+            if getattr(p, "reports", False)
+        }
         self._within = within_seconds
         self._after = after_seconds
         self._limit = limit
@@ -67,12 +71,9 @@ class ResendingChannel:
 
     async def send(self, notification: Notification) -> DeliveryResult:
         result = await self._chain.send(notification)
-        if result.delivered and self._reports(result.provider):
+        if result.delivered and result.provider in self._next:
             self._watch(notification, result.provider)
         return result
-
-    def _reports(self, name: str) -> bool:
-        return any(p.name == name and getattr(p, "reports", False) for p in self._providers)
 
     def _watch(self, notification: Notification, provider: str) -> None:
         now = self._clock()
@@ -110,15 +111,14 @@ class ResendingChannel:
         task.add_done_callback(self._tasks.discard)
 
     async def _send_again(self, waiting: _Waiting, reason: str) -> None:
-        names = [p.name for p in self._providers]
-        rest = self._providers[names.index(waiting.provider) + 1 :]
+        rest = self._next[waiting.provider]
         reference = waiting.notification.reference
-        if not rest:
+        if rest is None:
             self._resends.labels(waiting.provider, reason, "none").inc()
             log.info("sms.not_resent", provider=waiting.provider, reason=reason,
                      reference=reference)  # fmt: skip
             return
-        result = await FailoverChannel(rest, self._retry).send(waiting.notification)
+        result = await rest.send(waiting.notification)
         outcome = "sent" if result.delivered else "failed"
         self._resends.labels(waiting.provider, reason, outcome).inc()
         log.info(
@@ -133,8 +133,7 @@ class ResendingChannel:
         """Stops the timers and waits for the resends under way."""
         for reference in list(self._waiting):
             self._forget(reference)
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
 def _resend_metric(registry: CollectorRegistry) -> Counter:

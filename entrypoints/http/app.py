@@ -157,6 +157,12 @@ class HttpApi:
         # The services the lifespan opened; None before it and after it.
         self._current: Services | None = None
 
+    async def _body(self, request: Request) -> bytes:
+        """The request's body; TimeoutError past HTTP_BODY_TIMEOUT_SECONDS, ``BodyTooLarge``
+        past HTTP_MAX_BODY_BYTES."""
+        async with asyncio.timeout(self._body_timeout):
+            return await _read_body(request, self._max_body_bytes)
+
     def _count(self, operation: str, outcome: str) -> None:
         current = self._current
         if current is not None:
@@ -241,8 +247,7 @@ class HttpApi:
     ) -> Response:
         body: dict[str, Any] | None = None
         try:
-            async with asyncio.timeout(self._body_timeout):
-                raw = await _read_body(request, self._max_body_bytes)
+            raw = await self._body(request)
             body = dispatch.parse_object(raw)
             structlog.contextvars.bind_contextvars(
                 template=loggable(body.get("templateName")), channel=loggable(body.get("channel"))
@@ -343,8 +348,7 @@ class HttpApi:
         with structlog.contextvars.bound_contextvars(entrypoint="http", operation=operation):
             callback = current.callbacks.get(request.path_params["provider"])
             try:
-                async with asyncio.timeout(self._body_timeout):
-                    raw = await _read_body(request, self._max_body_bytes)
+                raw = await self._body(request)
             except TimeoutError:
                 error: OtpError | None = InvalidRequest("The body did not arrive in time.")
                 status = 408
