@@ -54,7 +54,7 @@ from adapters.telemetry_settings import TelemetrySettings
 from adapters.templates.file_store import FileTemplateStore
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
 from application.limits import SendLimits
-from application.ports import TemplateStore
+from application.ports import TemplateCatalog, TemplateStore
 
 log = structlog.get_logger(__name__)
 
@@ -123,6 +123,11 @@ def forward_topic(kafka: KafkaSettings | None) -> str:
 def kept_templates(stores: Stores) -> TemplateStore:
     """The store's templates (TEMPLATE_STORE set to a store that keeps them)."""
     return _required(stores.templates, "a store that keeps templates (TEMPLATE_STORE)")
+
+
+def template_catalog(stores: Stores) -> TemplateCatalog:
+    """The store's templates with their versions (what the management API and import edit)."""
+    return _required(stores.catalog, "a store that keeps templates (TEMPLATE_STORE)")
 
 
 def templates_kind(store: StoreSettings) -> str:
@@ -211,8 +216,10 @@ class Adapters(containers.DeclarativeContainer):
     # A template folder other than TEMPLATES_DIR (templates export --to DIR).
     folder_templates = providers.Factory(FileTemplateStore)
     store_templates = providers.Callable(kept_templates, gateways.stores)
+    catalog = providers.Callable(template_catalog, gateways.stores)
+    templates_kind = providers.Callable(templates_kind, store)
     templates = providers.Selector(
-        providers.Callable(templates_kind, store),
+        templates_kind,
         files=file_templates,
         store=store_templates,
     )

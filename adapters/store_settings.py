@@ -51,8 +51,9 @@ class StoreSettings(Branch):
             "`files` (`mongo` when `MONGODB_URI` is set and `TEMPLATES_DIR` is not)"
         ),
     )
-    """where templates come from: `files` (`TEMPLATES_DIR`), or the store when it keeps templates
-    too (`mongo`: the `templates` collection)"""
+    """where templates come from: `files` (`TEMPLATES_DIR`, no versions), or the store (`STORE`:
+    `sqlite`, `mongo`), which keeps drafts and published versions, managed over HTTP (see
+    [templates.md](templates.md))"""
     mongodb_uri: str | None = Field(
         None,
         repr=False,

@@ -14,7 +14,13 @@ import attrs
 
 from adapters.settings import Branch
 from adapters.store_settings import StoreSettings
-from application.ports import OtpRepository, ProcessedRequests, SendCounters, TemplateStore
+from application.ports import (
+    OtpRepository,
+    ProcessedRequests,
+    SendCounters,
+    TemplateCatalog,
+    TemplateStore,
+)
 
 GROUP = "otp_service.stores"
 
@@ -28,6 +34,8 @@ class Stores:
     processed: ProcessedRequests
     counters: SendCounters
     templates: TemplateStore | None = None
+    # The same templates with their drafts and versions (docs/templates.md).
+    catalog: TemplateCatalog | None = None
 
 
 class NoSettings(Branch):

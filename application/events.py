@@ -85,6 +85,9 @@ class OtpEvent:
     # Accepted, delivered, undelivered: the provider, and for undelivered its error.
     provider: str | None = None
     provider_error: str | None = None
+    # A generate's events: the template's language and published version it was sent with.
+    template_language: str | None = None
+    template_version: int | None = None
 
 
 class EventPublisher(Protocol):
@@ -172,6 +175,8 @@ class LifecycleEvents:
                 process_instance_id=happened.process_instance_id,
                 error_code=error.code if error is not None else None,
                 provider=provider if kind is EventType.ACCEPTED else None,
+                template_language=outcome.template_language,
+                template_version=outcome.template_version,
             )
             for kind in types
         ]

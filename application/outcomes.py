@@ -47,6 +47,10 @@ class Outcome:
     # The code's id and the template it was sent with, when a code was made or judged.
     otp_id: str | None = None
     template: str | None = None
+    # The language and published version of the template a code was sent with (None from a
+    # template folder, which has no versions).
+    template_language: str | None = None
+    template_version: int | None = None
 
     @property
     def succeeded(self) -> bool:

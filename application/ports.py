@@ -13,6 +13,7 @@ from domain.notification import DeliveryResult, Notification
 from domain.otp import CodeHash
 from domain.recipient import Recipient
 from domain.template import NotificationTemplate, RenderedMessage
+from domain.template_versions import TemplateRecord
 
 
 class StaleLedger(Exception):
@@ -142,11 +143,30 @@ class TemplateWriter(Protocol):
 
 
 @runtime_checkable
+class TemplateCatalog(Protocol):
+    """Templates with versions (docs/templates.md): the record of each, changed only by
+    compare-and-set. A catalog is a ``TemplateStore`` too: it serves each current version."""
+
+    async def record(self, name: str) -> TemplateRecord | None: ...
+
+    async def save(self, record: TemplateRecord, expected_revision: int) -> None:
+        """Stores ``record`` if the stored one is still at ``expected_revision`` (0: there
+        is none yet); raises ``TemplateConflict`` otherwise."""
+        ...
+
+    async def records(self) -> list[TemplateRecord]: ...
+
+
+@runtime_checkable
 class TemplateRenderer(Protocol):
     def render(
         self, template: NotificationTemplate, parameters: Mapping[str, object]
     ) -> RenderedMessage:
         """Fills the template; raises ``TemplateParameterMissing`` for an undefined name."""
+        ...
+
+    def names(self, text: str) -> frozenset[str]:
+        """The parameter names a text uses; raises ``InvalidTemplate`` when it cannot parse."""
         ...
 
 
@@ -174,6 +194,14 @@ class MessageCheck(Protocol):
         """What sending it spends of the channel's budget (an SMS: its parts); raises
         ``DeliveryFailed`` when the channel cannot carry it (an SMS too long)."""
         ...
+
+
+@runtime_checkable
+class DescribedCheck(Protocol):
+    """A ``MessageCheck`` that can also say how the channel would carry a message (an SMS:
+    its encoding and parts), for a template's preview."""
+
+    def describe(self, notification: Notification) -> Mapping[str, object]: ...
 
 
 @runtime_checkable

@@ -35,6 +35,18 @@ class TemplateNotFound(OtpError):
     code = "TEMPLATE_NOT_FOUND"
 
 
+class InvalidTemplate(OtpError):
+    """A template an editor saved or published that cannot be served (the management API)."""
+
+    code = "TEMPLATE_INVALID"
+
+
+class TemplateConflict(OtpError):
+    """Someone else changed the template since the editor read it: read it again."""
+
+    code = "TEMPLATE_CONFLICT"
+
+
 class TemplateParameterMissing(OtpError):
     code = "TEMPLATE_PARAMETER_MISSING"
 
@@ -101,6 +113,12 @@ def account_locked(retry_after_seconds: int | None) -> OtpLocked:
 
 class Unauthorized(OtpError):
     code = "UNAUTHORIZED"
+
+
+class Forbidden(OtpError):
+    """A known caller asking for what its key may not do (its scopes): HTTP 403."""
+
+    code = "FORBIDDEN"
 
 
 class InternalError(OtpError):

@@ -33,6 +33,8 @@ class NotificationTemplate:
     html: str | None = None
     parameters: tuple[TemplateParameter, ...] = ()
     forward_on_kafka: bool = False
+    # The published version it was served from (docs/templates.md); None from a folder.
+    version: int | None = None
 
     def complete(self, values: Mapping[str, object]) -> dict[str, object]:
         """The values to render with: declared optional parameters that are absent become ''."""

@@ -18,6 +18,7 @@ from dependency_injector.wiring import Provide, Provider, inject
 
 from application.ports import TemplateStore, TemplateWriter
 from application.use_cases.generate_otp import GenerateOtp
+from application.use_cases.template_versions import ImportedTemplate, ImportTemplates
 from application.use_cases.templates import (
     CheckTemplates,
     CopyTemplates,
@@ -421,13 +422,15 @@ def show(name: str, language: str | None) -> None:
     help="Template folder to load (default: TEMPLATES_DIR).",
 )
 def import_templates(source: Path | None) -> None:
-    """Load a template folder into the store (needs one that keeps templates: MONGODB_URI)."""
+    """Publish a template folder into the store (TEMPLATE_STORE=sqlite or mongo): each
+    template that differs from its current version becomes a new version."""
 
     settings = _settings()
-    if not settings.store_keeps_templates:
+    if not settings.store_keeps_templates or settings.store.templates == "files":
         raise click.UsageError(
-            "templates import writes to the store, and this one keeps no templates: set "
-            "MONGODB_URI (or STORE to a store that keeps templates)"
+            "templates import publishes into the store that serves templates, and "
+            "TEMPLATE_STORE=files serves the folder itself: set TEMPLATE_STORE to the store "
+            "(sqlite, or mongo with MONGODB_URI)"
         )
     if source is not None:
         settings = settings.model_copy(
@@ -435,8 +438,13 @@ def import_templates(source: Path | None) -> None:
         )
     loaded = _with_container(_import_templates, settings)
     for template in loaded:
-        click.echo(f"imported {template.name} ({template.language}, {template.channel.value})")
-    click.echo(f"{len(loaded)} template(s) imported")
+        languages = ", ".join(template.languages)
+        if template.version is None:
+            click.echo(f"unchanged {template.name} ({languages}): the current version")
+        else:
+            click.echo(f"imported {template.name} ({languages}) as version {template.version}")
+    published = sum(1 for template in loaded if template.version is not None)
+    click.echo(f"{published} of {len(loaded)} template(s) published")
 
 
 @templates.command("export")
@@ -582,8 +590,8 @@ async def _show_template(
 
 @inject
 async def _import_templates(
-    use_case: CopyTemplates = Provide["use_cases.import_templates"],
-) -> list[NotificationTemplate]:
+    use_case: ImportTemplates = Provide["use_cases.import_templates"],
+) -> list[ImportedTemplate]:
     return await use_case.execute()
 
 

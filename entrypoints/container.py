@@ -16,9 +16,19 @@ from application.events import LifecycleEvents
 from application.idempotency import IdempotentReplies
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.purge_expired import PurgeExpired
+from application.use_cases.template_versions import (
+    CheckDraft,
+    ImportTemplates,
+    ListRecords,
+    PreviewDraft,
+    Publish,
+    Rollback,
+    SaveDraft,
+    ShowRecord,
+    TemplateEditor,
+)
 from application.use_cases.templates import (
     CheckTemplates,
-    CopyTemplates,
     ListTemplates,
     PreviewTemplate,
     ShowTemplate,
@@ -94,7 +104,34 @@ class UseCases(containers.DeclarativeContainer):
         default_language=codes.provided.default_language,
     )
     import_templates = providers.Factory(
-        CopyTemplates, source=adapters.file_templates, target=adapters.store_templates
+        ImportTemplates,
+        catalog=adapters.catalog,
+        clock=adapters.clock,
+        source=adapters.file_templates,
+    )
+    # Drafts, versions and publishing (the management API, the console); only where the
+    # served templates are the store's (a folder is edited as files).
+    editing = providers.Factory(
+        TemplateEditor,
+        show=providers.Factory(ShowRecord, catalog=adapters.catalog, clock=adapters.clock),
+        list=providers.Factory(ListRecords, catalog=adapters.catalog, clock=adapters.clock),
+        save_draft=providers.Factory(
+            SaveDraft, catalog=adapters.catalog, clock=adapters.clock, renderer=adapters.renderer
+        ),
+        publish=providers.Factory(Publish, catalog=adapters.catalog, clock=adapters.clock),
+        rollback=providers.Factory(Rollback, catalog=adapters.catalog, clock=adapters.clock),
+        check=providers.Factory(
+            CheckDraft, renderer=adapters.renderer, policy=codes.provided.policy
+        ),
+        preview=providers.Factory(
+            PreviewDraft,
+            renderer=adapters.renderer,
+            policy=codes.provided.policy,
+            checks=adapters.checks,
+        ),
+    )
+    template_editor: providers.Provider[TemplateEditor | None] = providers.Selector(
+        adapters.templates_kind, store=editing, files=providers.Object(None)
     )
     idempotent_replies = providers.Singleton(
         IdempotentReplies,
@@ -165,6 +202,7 @@ class Runtime(containers.DeclarativeContainer):
         telemetry=adapters.telemetry,
         events=use_cases.lifecycle_events,
         callbacks=adapters.callbacks,
+        editor=use_cases.template_editor,
         worker=kafka_worker,
         set_up_topics=topics.provider,
         configuration=configuration,

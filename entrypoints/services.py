@@ -14,6 +14,7 @@ from application.idempotency import IdempotentReplies
 from application.ports import OtpRepository, StatusCallback, TemplateStore
 from application.use_cases.generate_otp import GenerateOtp
 from application.use_cases.purge_expired import PurgeExpired
+from application.use_cases.template_versions import TemplateEditor
 from application.use_cases.validate_otp import ValidateOtp
 from entrypoints.kafka.worker import KafkaWorker
 
@@ -38,6 +39,8 @@ class Services:
     events: LifecycleEvents | None = None
     # The SMS providers' status callbacks, by provider name (POST /v1/sms/status/{name}).
     callbacks: Mapping[str, StatusCallback] = attrs.field(factory=dict)
+    # Drafts, versions and publishing, when the served templates are the store's.
+    editor: TemplateEditor | None = None
     # The Kafka worker, when brokers are configured, and the set-up of its topics.
     worker: KafkaWorker | None = None
     set_up_topics: Callable[[], Awaitable[None]] | None = None

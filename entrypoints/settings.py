@@ -39,26 +39,42 @@ from domain.channel import Channel
 __all__ = ["KafkaSettings", "Settings", "SettingsError", "names"]
 
 
+# What a key may do: send and validate codes, or edit and publish templates (the management
+# API and the console). A key has the first unless its entry names others.
+CODES, TEMPLATES = "codes", "templates"
+SCOPES = (CODES, TEMPLATES)
+
+
 @attrs.frozen
 class ApiKey:
-    """A caller of the HTTP API: its name (in logs and limits) and the SHA-256 of its key."""
+    """A caller of the HTTP API: its name (in logs and limits), the SHA-256 of its key, and
+    what it may do."""
 
     name: str
     sha256: str = attrs.field(repr=False)
+    scopes: frozenset[str] = frozenset({CODES})
 
 
-API_KEY = re.compile(r"([A-Za-z0-9._-]{1,64}):([0-9a-fA-F]{64})")
+API_KEY = re.compile(r"([A-Za-z0-9._-]{1,64}):([0-9a-fA-F]{64})(?::([a-z+]+))?")
 
 
 def api_keys(raw: str) -> tuple[ApiKey, ...]:
     entries = [e.strip() for e in raw.split(",") if e.strip()]
     matched = [API_KEY.fullmatch(entry) for entry in entries]
-    keys = tuple(ApiKey(m[1], m[2].lower()) for m in matched if m is not None)
+    keys = tuple(
+        ApiKey(m[1], m[2].lower(), frozenset((m[3] or CODES).split("+")))
+        for m in matched
+        if m is not None
+    )
     if len(keys) != len(entries):
         raise ValueError(
-            "entries must be name:sha256hex (the SHA-256 of the key, 64 hex digits; names of "
-            "letters, digits, '.', '_' or '-')"
+            "entries must be name:sha256hex or name:sha256hex:scopes (the SHA-256 of the key, "
+            "64 hex digits; names of letters, digits, '.', '_' or '-'; scopes codes, templates "
+            "or codes+templates)"
         )
+    unknown = sorted({scope for key in keys for scope in key.scopes} - set(SCOPES))
+    if unknown:
+        raise ValueError(f"names unknown scopes {', '.join(unknown)} (known: codes, templates)")
     if len({k.name for k in keys}) != len(keys):
         raise ValueError("names each caller once")
     return keys
@@ -77,7 +93,9 @@ class HttpSettings(Branch):
     api_keys: tuple[ApiKey, ...] = Field(
         (), repr=False, json_schema_extra=shown("none (then only loopback may serve)")
     )
-    """callers as `name:sha256hex`, comma-separated; required when `HTTP_HOST` is not loopback"""
+    """callers as `name:sha256hex[:scopes]`, comma-separated; scopes are `codes` (generate and
+    validate, the default), `templates` (the template management API and console) or
+    `codes+templates`; required when `HTTP_HOST` is not loopback"""
     header_timeout_seconds: Seconds = 10.0
     """a connection that has not sent a request's headers in time is closed"""
     body_timeout_seconds: Seconds = 10.0

@@ -47,3 +47,13 @@ class SmsLengthCheck:
                 f"at most {self._max} are allowed; shorten the template or its parameters."
             )
         return needed
+
+    def describe(self, notification: Notification) -> dict[str, object]:
+        text = notification.message.text
+        coding, _ = encoded(text)
+        return {
+            "encoding": "GSM-7" if coding == GSM7 else "UCS-2",
+            "parts": segments(text),
+            "maxParts": self._max,
+            "characters": len(text),
+        }

@@ -29,6 +29,8 @@ def cloud_event(event: OtpEvent) -> dict[str, Any]:
             "client": event.client,
             "channel": event.channel,
             "template": event.template,
+            "templateLanguage": event.template_language,
+            "templateVersion": event.template_version,
             "processInstanceId": event.process_instance_id,
             "errorCode": event.error_code,
             "provider": event.provider,

@@ -25,6 +25,7 @@ Document = dict[str, Any]
 LEDGERS = "otp_ledgers"
 PROCESSED = "processed_requests"
 TEMPLATES = "templates"
+TEMPLATE_RECORDS = "template_records"
 COUNTERS = "send_counts"
 
 

@@ -9,9 +9,11 @@ from adapters.mongo.client import connect, database, ensure_indexes
 from adapters.mongo.otp_repository import MongoOtpRepository
 from adapters.mongo.processed_requests import MongoProcessedRequests
 from adapters.mongo.send_counters import MongoSendCounters
+from adapters.mongo.template_records import MongoRecords
 from adapters.mongo.template_store import MongoTemplateStore
 from adapters.store_settings import StoreSettings
 from adapters.stores import NoSettings, Stores
+from adapters.templates.catalog import VersionedTemplates
 
 
 class MongoPlugin:
@@ -28,11 +30,13 @@ class MongoPlugin:
         try:
             db = database(client, store.mongodb_database)
             await ensure_indexes(db)
+            templates = VersionedTemplates(MongoRecords(db), earlier=MongoTemplateStore(db))
             yield Stores(
                 MongoOtpRepository(db),
                 MongoProcessedRequests(db),
                 MongoSendCounters(db),
-                MongoTemplateStore(db),
+                templates,
+                templates,
             )
         finally:
             await client.close()

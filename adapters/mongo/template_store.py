@@ -1,47 +1,14 @@
-"""Templates kept in a MongoDB collection, one document per (name, language)."""
+"""Templates kept in a MongoDB collection, one document per (name, language): the form before
+versions (adapters/mongo/template_records.py), still served for names never published."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from adapters.mongo.client import TEMPLATES, Document, StoreFailure, store_error
-from domain.channel import Channel
+from adapters.templates.catalog import template_from_document, template_to_document
 from domain.errors import InternalError
-from domain.template import NotificationTemplate, TemplateParameter
-
-
-def template_to_document(template: NotificationTemplate) -> dict[str, Any]:
-    return {
-        "name": template.name,
-        "language": template.language,
-        "channel": template.channel.value,
-        "subject": template.subject,
-        "text": template.text,
-        "html": template.html,
-        "parameters": [
-            {"name": p.name, "mandatory": p.mandatory, "description": p.description}
-            for p in template.parameters
-        ],
-        "forwardOnKafka": template.forward_on_kafka,
-    }
-
-
-def template_from_document(doc: dict[str, Any]) -> NotificationTemplate:
-    return NotificationTemplate(
-        name=doc["name"],
-        channel=Channel.named(doc["channel"]),
-        language=doc["language"],
-        text=doc["text"],
-        subject=doc.get("subject"),
-        html=doc.get("html"),
-        parameters=tuple(
-            TemplateParameter(p["name"], bool(p.get("mandatory")), str(p.get("description", "")))
-            for p in doc.get("parameters", [])
-        ),
-        forward_on_kafka=bool(doc.get("forwardOnKafka", False)),
-    )
+from domain.template import NotificationTemplate
 
 
 def _template_id(name: str, language: str) -> str:

@@ -46,6 +46,12 @@ CREATE TABLE IF NOT EXISTS send_counts (
     keep_until TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS send_counts_keep_until ON send_counts (keep_until);
+CREATE TABLE IF NOT EXISTS template_records (
+    name     TEXT PRIMARY KEY,
+    revision INTEGER NOT NULL,
+    served   TEXT,
+    document TEXT NOT NULL
+);
 """
 
 Parameters = Sequence[Any] | Mapping[str, Any]

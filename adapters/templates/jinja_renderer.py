@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 import jinja2
+from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from domain.errors import InternalError, TemplateParameterMissing
+from domain.errors import InternalError, InvalidTemplate, TemplateParameterMissing
 from domain.template import NotificationTemplate, RenderedMessage
 
 _UNDEFINED = re.compile(r"'([^']+)' is undefined")
@@ -47,3 +48,11 @@ class JinjaTemplateRenderer:
                 f"{type(exc).__name__}."
             ) from None
         return RenderedMessage(text=text, subject=subject, html=html)
+
+    def names(self, text: str) -> frozenset[str]:
+        """The names a text uses; ``InvalidTemplate`` (with the line) when it is not valid."""
+        try:
+            return frozenset(meta.find_undeclared_variables(self._text.parse(text)))
+        except jinja2.TemplateSyntaxError as exc:
+            said = (exc.message or "syntax error").splitlines()[0][:200]
+            raise InvalidTemplate(f"Line {exc.lineno}: {said}.") from None

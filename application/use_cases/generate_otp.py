@@ -127,7 +127,13 @@ class GenerateOtp:
             request, code, notification, canonical_context(context)
         )
         # What every answer from here on says of the code: its id and its template.
-        made = functools.partial(Outcome, otp_id=otp.id, template=template.name)
+        made = functools.partial(
+            Outcome,
+            otp_id=otp.id,
+            template=template.name,
+            template_language=template.language,
+            template_version=template.version,
+        )
         if issuance is Issuance.DELIVERED:
             # The same request again (a redelivery): its code went out; send nothing.
             log.info("otp.already_delivered", otp_id=otp.id, client=client)
@@ -152,6 +158,7 @@ class GenerateOtp:
             channel=request.channel.value,
             template=template.name,
             language=template.language,
+            template_version=template.version,
             delivered=delivery.delivered,
             provider=delivery.provider,
         )

@@ -23,6 +23,7 @@ from application.use_cases.purge_expired import PurgeExpired
 from domain.errors import (
     AlreadyReceived,
     DependencyUnavailable,
+    Forbidden,
     InvalidRequest,
     OtpError,
     OtpLocked,
@@ -30,13 +31,14 @@ from domain.errors import (
     Unauthorized,
 )
 from entrypoints import dispatch
+from entrypoints.http import template_api
 from entrypoints.http.callers import caller, is_json
 from entrypoints.http.openapi import document
 from entrypoints.http.status import status_for, status_of_reply
 from entrypoints.logging import loggable
 from entrypoints.runtime import Supervisor
 from entrypoints.services import Services
-from entrypoints.settings import ApiKey
+from entrypoints.settings import CODES, SCOPES, TEMPLATES, ApiKey
 from entrypoints.version import package_version
 
 log = structlog.get_logger(__name__)
@@ -58,6 +60,14 @@ class BodyTooLarge(InvalidRequest):
 
 
 STARTING = DependencyUnavailable("The service is starting; try again shortly.")
+# The caller on loopback without HTTP_API_KEYS: the operator's own machine, every scope.
+LOCAL = ApiKey("local", "", frozenset(SCOPES))
+NOT_CODES = Forbidden("This key may not send or validate codes (its scopes: HTTP_API_KEYS).")
+NOT_TEMPLATES = Forbidden("This key may not manage templates (its scopes: HTTP_API_KEYS).")
+FOLDER_TEMPLATES = InvalidRequest(
+    "Templates come from a folder here (TEMPLATE_STORE=files): edit its files, or set "
+    "TEMPLATE_STORE to the store to manage them over HTTP."
+)
 # A status callback's refusals (any other error: 400).
 _CALLBACK_STATUS: dict[type[OtpError], int] = {Unauthorized: 401, AlreadyReceived: 409}
 
@@ -116,6 +126,7 @@ def create_app(
             Route("/v1/otp/generate", api.generate, methods=["POST"]),
             Route("/v1/otp/validate", api.validate, methods=["POST"]),
             Route("/v1/sms/status/{provider}", api.sms_status, methods=["POST"]),
+            *template_routes(api),
             Route("/healthz", api.healthz),
             Route("/readyz", api.readyz),
             Route("/metrics", api.metrics),
@@ -124,6 +135,29 @@ def create_app(
         lifespan=api.lifespan,
         exception_handlers={404: _problem, 405: _problem},
     )
+
+
+# The template management API: (path, method, operation of template_api.ROUTES).
+TEMPLATE_PATHS = (
+    ("/v1/templates", "GET", "list"),
+    ("/v1/templates/import", "POST", "import"),
+    ("/v1/templates/{name}", "GET", "show"),
+    ("/v1/templates/{name}/draft", "PUT", "save_draft"),
+    ("/v1/templates/{name}/check", "POST", "check"),
+    ("/v1/templates/{name}/preview", "POST", "preview"),
+    ("/v1/templates/{name}/publish", "POST", "publish"),
+    ("/v1/templates/{name}/rollback", "POST", "rollback"),
+    ("/v1/templates/{name}/versions/{number:int}", "GET", "version"),
+    ("/v1/templates/{name}/diff", "GET", "diff"),
+    ("/v1/templates/{name}/export", "GET", "export"),
+)
+
+
+def template_routes(api: HttpApi) -> list[Route]:
+    return [
+        Route(path, api.template_operation(operation), methods=[method])
+        for path, method, operation in TEMPLATE_PATHS
+    ]
 
 
 async def _problem(_: Request, exc: Exception) -> Response:
@@ -225,10 +259,14 @@ class HttpApi:
     async def _authorised(
         self, request: Request, current: Services, run: Runner, operation: str, flag: str
     ) -> Response:
-        name = caller(request, self._api_keys) if self._api_keys else "local"
-        if name is None:
+        key = caller(request, self._api_keys) if self._api_keys else LOCAL
+        if key is None:
             self._count(operation, Unauthorized.code)
             return _unauthorized(lambda refused: dispatch.invalid(None, refused, flag))
+        if CODES not in key.scopes:
+            self._count(operation, Forbidden.code)
+            return JSONResponse(dispatch.invalid(None, NOT_CODES, flag), status_code=403)
+        name = key.name
         if not is_json(request):
             self._count(operation, InvalidRequest.code)
             wrong = InvalidRequest("Only application/json bodies are accepted.")
@@ -367,6 +405,50 @@ class HttpApi:
         if error is None:
             return Response(status_code=204)
         return JSONResponse(_error_only(error), status_code=status)
+
+    def template_operation(self, operation: str) -> Callable[[Request], Awaitable[Response]]:
+        route = template_api.ROUTES[operation]
+
+        async def handle(request: Request) -> Response:
+            with structlog.contextvars.bound_contextvars(
+                entrypoint="http", operation=f"templates.{operation}"
+            ):
+                response = await self._templates(request, route)
+                self._count("templates", str(response.status_code))
+                log.info("http.handled", status=response.status_code)
+                structlog.contextvars.unbind_contextvars(*REQUEST_FIELDS)
+            return response
+
+        return handle
+
+    async def _templates(self, request: Request, route: template_api.Route) -> Response:
+        """A template operation: a key of the ``templates`` scope, a store that keeps them."""
+        current = self._current
+        if current is None:
+            return template_api.error_response(STARTING, 503)
+        key = caller(request, self._api_keys) if self._api_keys else LOCAL
+        if key is None:
+            return _unauthorized(_error_only)
+        structlog.contextvars.bind_contextvars(caller=key.name)
+        if TEMPLATES not in key.scopes:
+            return template_api.error_response(NOT_TEMPLATES)
+        if current.editor is None:
+            return template_api.error_response(FOLDER_TEMPLATES, 404)
+        body: dict[str, Any] = {}
+        if route.body:
+            if not is_json(request):
+                wrong = InvalidRequest("Only application/json bodies are accepted.")
+                return template_api.error_response(wrong, 415)
+            try:
+                body = dispatch.parse_object(await self._body(request))
+            except TimeoutError:
+                slow = InvalidRequest(f"The body did not arrive within {self._body_timeout:g} s.")
+                return template_api.error_response(slow, 408)
+            except InvalidRequest as exc:
+                return template_api.error_response(
+                    exc, 413 if isinstance(exc, BodyTooLarge) else 400
+                )
+        return await template_api.answer(route, current.editor, request, body, key.name)
 
     async def healthz(self, _: Request) -> Response:
         if self._supervisor is not None and self._supervisor.failed is not None:

@@ -12,9 +12,9 @@ from entrypoints.settings import ApiKey
 JSON = "application/json"
 
 
-def caller(request: Request, keys: tuple[ApiKey, ...]) -> str | None:
-    """The name of the key the request carries, or None. Every configured key is compared
-    (constant time), so the answer takes as long whichever key matches, or none."""
+def caller(request: Request, keys: tuple[ApiKey, ...]) -> ApiKey | None:
+    """The key the request carries, or None. Every configured key is compared (constant
+    time), so the answer takes as long whichever key matches, or none."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
@@ -22,7 +22,7 @@ def caller(request: Request, keys: tuple[ApiKey, ...]) -> str | None:
     found = None
     for key in keys:
         if hmac.compare_digest(digest, key.sha256):
-            found = key.name
+            found = key
     return found
 
 

@@ -203,6 +203,7 @@ def document() -> dict[str, Any]:
             ),
             "/v1/otp/validate": _post("Validate a code", "ValidateRequest", "ValidateReply"),
             "/v1/sms/status/{provider}": _status_callback(),
+            **_template_paths(),
             "/healthz": _probe("The process is alive"),
             "/readyz": _probe("The service can serve: store and templates reachable"),
             "/metrics": {
@@ -233,6 +234,7 @@ def document() -> dict[str, Any]:
             "schemas": {
                 **body_schemas(),
                 **_CALLBACK_SCHEMAS,
+                **_TEMPLATE_SCHEMAS,
                 "Problem": {
                     "type": "object",
                     "description": "An answer outside the use cases: no such path, a method "
@@ -246,3 +248,324 @@ def document() -> dict[str, Any]:
             },
         },
     }
+
+
+# ---------------------------------------------------------------- template management
+
+_TEXTS = {
+    "type": "object",
+    "required": ["text"],
+    "additionalProperties": False,
+    "properties": {
+        "text": {"type": "string", "minLength": 1, "description": "Jinja text (sandboxed)."},
+        "subject": {"type": ["string", "null"], "description": "MAIL: the subject."},
+        "html": {"type": ["string", "null"], "description": "MAIL: an HTML part."},
+    },
+}
+_NUMBER = {"type": "integer", "minimum": 1}
+_TEMPLATE_SCHEMAS: dict[str, Any] = {
+    "TemplateDraft": {
+        "type": "object",
+        "description": "A template's every language: one channel, one set of parameters.",
+        "required": ["channel", "languages"],
+        "properties": {
+            "channel": {"type": "string", "minLength": 1, "examples": ["SMS", "MAIL"]},
+            "forwardOnKafka": {"type": "boolean"},
+            "parameters": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1},
+                        "mandatory": {"type": "boolean"},
+                        "description": {"type": "string"},
+                    },
+                },
+            },
+            "languages": {
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": _TEXTS,
+                "description": "Texts by language code (en, ro, pt-br).",
+            },
+        },
+    },
+    "TemplateVersion": {
+        "type": "object",
+        "required": ["number", "note", "author", "publishedAt", "republished", "languages"],
+        "properties": {
+            "number": _NUMBER,
+            "note": {"type": "string"},
+            "author": {"type": "string", "description": "The name of the key that published."},
+            "publishedAt": {"type": "string", "format": "date-time"},
+            "republished": {
+                "type": ["integer", "null"],
+                "description": "A rollback: the version it published again.",
+            },
+            "languages": {"type": "array", "items": {"type": "string"}},
+            "template": {"$ref": "#/components/schemas/TemplateDraft"},
+        },
+    },
+    "TemplateRecord": {
+        "type": "object",
+        "required": ["name", "revision", "current", "draftDiffers", "draft", "versions"],
+        "properties": {
+            "name": {"type": "string"},
+            "revision": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Send it back with the next change: a change made on an older "
+                "revision gets 409 TEMPLATE_CONFLICT.",
+            },
+            "current": {"type": ["integer", "null"], "description": "The version served."},
+            "draftDiffers": {"type": "boolean"},
+            "draft": {"oneOf": [{"$ref": "#/components/schemas/TemplateDraft"}, {"type": "null"}]},
+            "versions": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/TemplateVersion"},
+                "description": "Newest first.",
+            },
+        },
+    },
+    "TemplateList": {
+        "type": "object",
+        "required": ["templates"],
+        "properties": {
+            "templates": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "channel", "languages", "revision", "current"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "channel": {"type": ["string", "null"]},
+                        "languages": {"type": "array", "items": {"type": "string"}},
+                        "revision": {"type": "integer"},
+                        "current": {"type": ["integer", "null"]},
+                        "draftDiffers": {"type": "boolean"},
+                        "publishedAt": {"type": ["string", "null"], "format": "date-time"},
+                    },
+                },
+            }
+        },
+    },
+    "DraftChange": {
+        "allOf": [
+            {"$ref": "#/components/schemas/TemplateDraft"},
+            {
+                "type": "object",
+                "required": ["revision"],
+                "properties": {
+                    "revision": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "The revision read; 0 for a new template.",
+                    }
+                },
+            },
+        ]
+    },
+    "Publish": {
+        "type": "object",
+        "required": ["revision", "note"],
+        "properties": {
+            "revision": {"type": "integer", "minimum": 1},
+            "note": {"type": "string", "minLength": 1, "maxLength": 500},
+        },
+    },
+    "Rollback": {
+        "type": "object",
+        "required": ["revision", "version", "note"],
+        "properties": {
+            "revision": {"type": "integer", "minimum": 1},
+            "version": _NUMBER,
+            "note": {"type": "string", "minLength": 1, "maxLength": 500},
+        },
+    },
+    "DraftRequest": {
+        "type": "object",
+        "properties": {
+            "draft": {
+                "oneOf": [{"$ref": "#/components/schemas/TemplateDraft"}, {"type": "null"}],
+                "description": "Unsaved edits; without it, the saved draft.",
+            },
+            "language": {"type": "string", "description": "Preview: the language shown."},
+            "data": {"type": "object", "description": "Preview: the request's `data`."},
+        },
+    },
+    "TemplateCheck": {
+        "type": "object",
+        "required": ["ok", "undeclared", "unused", "problems"],
+        "properties": {
+            "ok": {"type": "boolean"},
+            "undeclared": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Names the texts use that are not declared parameters.",
+            },
+            "unused": {"type": "array", "items": {"type": "string"}},
+            "problems": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "TemplatePreview": {
+        "type": "object",
+        "required": ["subject", "text", "html", "channel", "refusal"],
+        "properties": {
+            "subject": {"type": ["string", "null"]},
+            "text": {"type": "string"},
+            "html": {"type": ["string", "null"]},
+            "channel": {
+                "type": "object",
+                "description": "SMS: encoding (GSM-7, UCS-2), parts, maxParts, characters.",
+            },
+            "refusal": {
+                "type": ["string", "null"],
+                "description": "Why the channel would refuse it (an SMS too long).",
+            },
+        },
+    },
+    "TemplateDiff": {
+        "type": "object",
+        "required": ["from", "to", "lines"],
+        "properties": {
+            "from": {"type": "integer"},
+            "to": {"type": ["integer", "string"]},
+            "lines": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "TemplateExport": {
+        "allOf": [
+            {"$ref": "#/components/schemas/TemplateDraft"},
+            {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"type": "string"}, "version": _NUMBER},
+            },
+        ]
+    },
+    "TemplateImport": {
+        "type": "object",
+        "description": "One exported template, or several as `templates`; `note` for the "
+        "versions it publishes.",
+        "properties": {
+            "templates": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"$ref": "#/components/schemas/TemplateExport"},
+            },
+            "note": {"type": "string"},
+        },
+    },
+    "TemplateImported": {
+        "type": "object",
+        "required": ["imported"],
+        "properties": {
+            "imported": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "version", "current"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "version": {"type": ["integer", "null"]},
+                        "current": {"type": ["integer", "null"]},
+                    },
+                },
+            }
+        },
+    },
+}
+
+
+def _template_operation(
+    method: str, summary: str, reply: str, request: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    refused = {
+        "400": "Malformed body or query (not JSON, wrong types).",
+        "401": "No valid API key.",
+        "403": "The key has no `templates` scope (FORBIDDEN).",
+        "404": "No such template path, or templates come from a folder (TEMPLATE_STORE=files).",
+        "408": "The body did not arrive within HTTP_BODY_TIMEOUT_SECONDS.",
+        "409": "Changed by someone else since it was read (TEMPLATE_CONFLICT).",
+        "413": "Body larger than HTTP_MAX_BODY_BYTES.",
+        "415": "The body is not application/json.",
+        "422": "No such template or version (TEMPLATE_NOT_FOUND), a draft that could not "
+        "be served (TEMPLATE_INVALID), an unknown channel, a missing parameter.",
+        "503": "Starting, or the store is down.",
+    }
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "tags": ["templates"],
+        "security": [{"apiKey": []}, {}],
+        "responses": {
+            "200": {
+                "description": "OK",
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{reply}"}}
+                },
+            },
+            **{status: {"description": said, **_PROBLEM} for status, said in refused.items()},
+        },
+        **extra,
+    }
+    if request is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{request}"}}
+            },
+        }
+    return {method: operation}
+
+
+_NAME = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"},
+}
+
+
+_VERSION = {"name": "number", "in": "path", "required": True, "schema": _NUMBER}
+_DIFF_QUERY = [
+    {"name": "from", "in": "query", "required": True, "schema": _NUMBER},
+    {
+        "name": "to",
+        "in": "query",
+        "schema": {"type": ["integer", "string"]},
+        "description": "A version number, or `draft` (the default).",
+    },
+]
+# (path under /v1/templates, method, summary, reply, request body, parameters past the name)
+_TEMPLATE_OPERATIONS: tuple[tuple[str, str, str, str, str | None, list[Any]], ...] = (
+    ("", "get", "List the templates", "TemplateList", None, []),
+    ("/import", "post", "Import exported templates (publishes what changed)",
+     "TemplateImported", "TemplateImport", []),
+    ("/{name}", "get", "A template: its draft and history", "TemplateRecord", None, []),
+    ("/{name}/draft", "put", "Save the draft (every language)", "TemplateRecord",
+     "DraftChange", []),
+    ("/{name}/check", "post", "Check a draft for undeclared or unused parameters",
+     "TemplateCheck", "DraftRequest", []),
+    ("/{name}/preview", "post", "Render a draft with sample data", "TemplatePreview",
+     "DraftRequest", []),
+    ("/{name}/publish", "post", "Publish the draft as a new version", "TemplateRecord",
+     "Publish", []),
+    ("/{name}/rollback", "post", "Publish an earlier version again", "TemplateRecord",
+     "Rollback", []),
+    ("/{name}/versions/{number}", "get", "One published version", "TemplateVersion", None,
+     [_VERSION]),
+    ("/{name}/diff", "get", "A unified diff of two versions", "TemplateDiff", None, _DIFF_QUERY),
+    ("/{name}/export", "get", "The current version, to import", "TemplateExport", None, []),
+)  # fmt: skip
+
+
+def _template_paths() -> dict[str, Any]:
+    paths = {}
+    for path, method, summary, reply, request, parameters in _TEMPLATE_OPERATIONS:
+        named = [_NAME] if "{name}" in path else []
+        paths[f"/v1/templates{path}"] = {
+            **({"parameters": [*named, *parameters]} if named else {}),
+            **_template_operation(method, summary, reply, request),
+        }
+    return paths

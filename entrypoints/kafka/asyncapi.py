@@ -82,6 +82,8 @@ _LIFECYCLE_EVENT = {
                 "errorCode",
                 "provider",
                 "providerError",
+                "templateLanguage",
+                "templateVersion",
             ],  # fmt: skip
             "additionalProperties": False,
             "properties": {
@@ -91,6 +93,18 @@ _LIFECYCLE_EVENT = {
                     "type": ["string", "null"],
                     "description": "The template the code was sent with; null where unknown "
                     "(a validation of a code issued before templates were recorded).",
+                },
+                "templateLanguage": {
+                    "type": ["string", "null"],
+                    "description": "A generate's events: the language of the template the "
+                    "code was sent in; null for a validation's.",
+                },
+                "templateVersion": {
+                    "type": ["integer", "null"],
+                    "minimum": 1,
+                    "description": "A generate's events: the published version of the "
+                    "template the code was sent with; null when templates come from a folder "
+                    "(TEMPLATE_STORE=files), which has no versions.",
                 },
                 "processInstanceId": {"type": ["integer", "string", "null"]},
                 "errorCode": {

@@ -5,6 +5,7 @@ body schema, content type; never a 5xx."""
 
 from __future__ import annotations
 
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import schemathesis
 from schemathesis import Case
 
 from entrypoints.http.openapi import document
-from tests.e2e.conftest import RunningService, start_service
+from tests.e2e.conftest import OTP, RunningService, service_env, start_service
 
 pytestmark = [pytest.mark.e2e]
 
@@ -25,7 +26,16 @@ STATUSES: Counter[int] = Counter()
 
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
-    service = start_service(Path(tmp_path_factory.mktemp("fuzzed")))
+    """The embedded default with its templates in its SQLite file (TEMPLATE_STORE=sqlite), so
+    that the management API is fuzzed too: the bundled ones published first."""
+    workdir = Path(tmp_path_factory.mktemp("fuzzed"))
+    imported = subprocess.run(
+        [OTP, "templates", "import"],
+        env=service_env(workdir, TEMPLATE_STORE="sqlite"),
+        cwd=workdir, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    service = start_service(workdir, TEMPLATE_STORE="sqlite")
     yield service
     assert service.stop() == 0
 

@@ -128,7 +128,7 @@ def test_the_embedded_default_keeps_templates_in_files(tmp_path: Path) -> None:
             r"STORE names no installed store \(installed: memory, mongo, sqlite\)",
         ),
         (
-            {"STORE": "memory", "TEMPLATE_STORE": "memory"},
+            {"STORE": "memory", "TEMPLATE_STORE": "sqlite"},
             "TEMPLATE_STORE must be files, or the store",
         ),
     ],
@@ -181,11 +181,31 @@ def test_serving_beyond_loopback_needs_api_keys() -> None:
 
 @pytest.mark.parametrize(
     "keys",
-    ["app", "app:notahash", ":" + "ab" * 32, "a b:" + "ab" * 32, f"x:{'ab' * 32},x:{'cd' * 32}"],
+    [
+        "app",
+        "app:notahash",
+        ":" + "ab" * 32,
+        "a b:" + "ab" * 32,
+        f"x:{'ab' * 32},x:{'cd' * 32}",
+        f"x:{'ab' * 32}:admin",
+        f"x:{'ab' * 32}:codes+root",
+        f"x:{'ab' * 32}:",
+    ],
 )
 def test_malformed_api_keys_are_refused(keys: str) -> None:
     with pytest.raises(SettingsError, match="HTTP_API_KEYS"):
         Settings.from_env({"HTTP_API_KEYS": keys})
+
+
+def test_a_key_sends_codes_unless_its_entry_names_its_scopes() -> None:
+    digest = "ab" * 32
+    keys = f"engine:{digest},editor:{'cd' * 32}:templates,both:{'ef' * 32}:codes+templates"
+    scopes = {k.name: k.scopes for k in Settings.from_env({"HTTP_API_KEYS": keys}).http.api_keys}
+    assert scopes == {
+        "engine": {"codes"},
+        "editor": {"templates"},
+        "both": {"codes", "templates"},
+    }
 
 
 def test_a_shared_deployment_writes_codes_to_files_only_when_told_to() -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from dependency_injector import providers
-
 from adapters.templates.memory_store import InMemoryTemplateStore
+from application.use_cases.templates import CopyTemplates
 from domain.channel import Channel
 from domain.policy import OtpPolicy
 from domain.template import NotificationTemplate
@@ -55,10 +54,8 @@ def test_a_preview_rounds_the_lifetime_as_the_sent_message_does() -> None:
 
 
 def test_copy_puts_every_language_of_every_template_into_the_target() -> None:
-    harness, target = _harness(), InMemoryTemplateStore()
-    adapters = harness.adapters
-    adapters.file_templates.override(providers.Object(harness.templates))
-    adapters.store_templates.override(providers.Object(target))
-    copied = asyncio.run(harness.use_cases.import_templates().execute())
+    """What ``otp templates export`` does: the store's templates into a folder's store."""
+    source, target = _harness().templates, InMemoryTemplateStore()
+    copied = asyncio.run(CopyTemplates(source=source, target=target).execute())
     assert len(copied) == 4
     assert asyncio.run(target.find("otp-mail", "ro")) == MAIL_TEMPLATE_RO
