@@ -203,6 +203,7 @@ class Runtime(containers.DeclarativeContainer):
         events=use_cases.lifecycle_events,
         callbacks=adapters.callbacks,
         editor=use_cases.template_editor,
+        console_secret=adapters.hasher.provided.derived_key.call("console sessions"),
         worker=kafka_worker,
         set_up_topics=topics.provider,
         configuration=configuration,

@@ -41,6 +41,8 @@ class Services:
     callbacks: Mapping[str, StatusCallback] = attrs.field(factory=dict)
     # Drafts, versions and publishing, when the served templates are the store's.
     editor: TemplateEditor | None = None
+    # Signs the console's sessions and forms: the same on every replica of one deployment.
+    console_secret: bytes = attrs.field(default=b"", repr=False)
     # The Kafka worker, when brokers are configured, and the set-up of its topics.
     worker: KafkaWorker | None = None
     set_up_topics: Callable[[], Awaitable[None]] | None = None

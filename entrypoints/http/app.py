@@ -33,6 +33,7 @@ from domain.errors import (
 from entrypoints import dispatch
 from entrypoints.http import template_api
 from entrypoints.http.callers import caller, is_json
+from entrypoints.http.console import Console
 from entrypoints.http.openapi import document
 from entrypoints.http.status import status_for, status_of_reply
 from entrypoints.logging import loggable
@@ -127,6 +128,7 @@ def create_app(
             Route("/v1/otp/validate", api.validate, methods=["POST"]),
             Route("/v1/sms/status/{provider}", api.sms_status, methods=["POST"]),
             *template_routes(api),
+            *Console(lambda: api.current, api_keys, api.read_body).routes(),
             Route("/healthz", api.healthz),
             Route("/readyz", api.readyz),
             Route("/metrics", api.metrics),
@@ -190,6 +192,13 @@ class HttpApi:
         self._body_timeout = body_timeout
         # The services the lifespan opened; None before it and after it.
         self._current: Services | None = None
+
+    @property
+    def current(self) -> Services | None:
+        return self._current
+
+    async def read_body(self, request: Request) -> bytes:
+        return await self._body(request)
 
     async def _body(self, request: Request) -> bytes:
         """The request's body; TimeoutError past HTTP_BODY_TIMEOUT_SECONDS, ``BodyTooLarge``
