@@ -56,6 +56,10 @@ class TemplateParameterMissing(OtpError):
         self.keys = keys
 
 
+class TemplateParameterInvalid(InvalidRequest):
+    """A declared parameter whose value is not of its type (a number, a date)."""
+
+
 class RateLimited(OtpError):
     """``limit`` names the limit that fired, for the metric: ``recipient``, ``caller``,
     ``sms_prefix``, ``sms_country``, ``sms_budget``, or ``client`` (the per-clientId policy)."""

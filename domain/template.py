@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
+from datetime import date
 
 import attrs
 
 from domain.channel import Channel
-from domain.errors import TemplateParameterMissing
+from domain.errors import TemplateParameterInvalid, TemplateParameterMissing
 
 OTP_PARAMETER = "otpValue"
 # Set by the service too, so a template can say how long the code lasts.
@@ -16,11 +19,33 @@ VALIDITY_PARAMETER = "validMinutes"
 CONTEXT_PARAMETER = "context"
 
 
+# What a parameter's value must be: any text, a number (12, 12.5, "12.50"), or a calendar date
+# (an ISO 8601 "2026-12-07").
+PARAMETER_TYPES = ("text", "number", "date")
+_NUMBER = re.compile(r"-?[0-9]{1,15}([.,][0-9]{1,6})?")
+
+
+def _fits(kind: str, value: object) -> bool:
+    if kind == "number":
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, int | float):
+            return math.isfinite(value)
+        return isinstance(value, str) and _NUMBER.fullmatch(value.strip()) is not None
+    if kind == "date":
+        try:
+            return isinstance(value, str) and bool(date.fromisoformat(value.strip()))
+        except ValueError:
+            return False
+    return True
+
+
 @attrs.frozen
 class TemplateParameter:
     name: str
     mandatory: bool = False
     description: str = ""
+    type: str = attrs.field(default="text", validator=attrs.validators.in_(PARAMETER_TYPES))
 
 
 @attrs.frozen(kw_only=True)
@@ -47,6 +72,14 @@ class NotificationTemplate:
         ]
         if missing:
             raise TemplateParameterMissing(missing)
+        wrong = [
+            p
+            for p in self.parameters
+            if values.get(p.name) not in (None, "") and not _fits(p.type, values[p.name])
+        ]
+        if wrong:
+            said = ", ".join(f"{p.name!r} must be a {p.type}" for p in wrong)
+            raise TemplateParameterInvalid(f"In 'data', {said}.")
 
 
 @attrs.frozen

@@ -40,7 +40,8 @@ class MongoRecords:
 
     async def published(self) -> list[str]:
         try:
-            return sorted(await self._records.distinct("_id", {"served": {"$ne": None}}))
+            published = self._records.find({"served": {"$ne": None}}, {"_id": 1})
+            return sorted([doc["_id"] async for doc in published])
         except StoreFailure as exc:
             raise store_error(exc, STORE) from None
 

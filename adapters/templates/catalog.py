@@ -25,7 +25,7 @@ def template_to_document(template: NotificationTemplate) -> Document:
         "text": template.text,
         "html": template.html,
         "parameters": [
-            {"name": p.name, "mandatory": p.mandatory, "description": p.description}
+            {"name": p.name, "mandatory": p.mandatory, "description": p.description, "type": p.type}
             for p in template.parameters
         ],
         "forwardOnKafka": template.forward_on_kafka,
@@ -41,7 +41,12 @@ def template_from_document(doc: Document, version: int | None = None) -> Notific
         subject=doc.get("subject"),
         html=doc.get("html"),
         parameters=tuple(
-            TemplateParameter(p["name"], bool(p.get("mandatory")), str(p.get("description", "")))
+            TemplateParameter(
+                p["name"],
+                bool(p.get("mandatory")),
+                str(p.get("description", "")),
+                str(p.get("type", "text")),
+            )
             for p in doc.get("parameters", [])
         ),
         forward_on_kafka=bool(doc.get("forwardOnKafka", False)),

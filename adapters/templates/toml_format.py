@@ -19,6 +19,7 @@ def parse_parameters(raw: dict[str, Any]) -> tuple[TemplateParameter, ...]:
             name=name,
             mandatory=bool(spec.get("mandatory", False)),
             description=str(spec.get("description", "")),
+            type=str(spec.get("type", "text")),
         )
         for name, spec in raw.items()
     )
@@ -62,6 +63,7 @@ def dumps_meta(template: NotificationTemplate) -> str:
             p.name: {
                 "mandatory": p.mandatory,
                 **({"description": p.description} if p.description else {}),
+                **({"type": p.type} if p.type != "text" else {}),
             }
             for p in template.parameters
         }

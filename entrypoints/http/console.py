@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -27,7 +28,7 @@ from starlette.routing import Route
 from application.use_cases.template_versions import TemplateEditor, diff
 from domain.channel import Channel
 from domain.errors import InvalidRequest, InvalidTemplate, OtpError, TemplateNotFound
-from domain.template import NotificationTemplate, TemplateParameter
+from domain.template import PARAMETER_TYPES, NotificationTemplate, TemplateParameter
 from domain.template_versions import NAME, TemplateRecord, check_draft
 from entrypoints.http import template_api
 from entrypoints.http.callers import caller
@@ -114,25 +115,35 @@ def _same_origin(request: Request) -> bool:
 # ---------------------------------------------------------------- forms and pages
 
 
+PARAMETER_LINE = re.compile(r"(?P<name>[^\s*():]+)\s*(?P<star>\*)?\s*(?:\((?P<type>\w+)\))?")
+
+
 def parse_parameters(raw: str) -> tuple[TemplateParameter, ...]:
-    """One parameter a line: ``name``, ``name*`` (mandatory), then ``: description``."""
+    """One parameter a line: ``name``, ``name*`` (mandatory), then ``(number)`` or ``(date)``
+    when it is not text, then ``: description``."""
     found = []
     for line in raw.splitlines():
         if not line.strip():
             continue
         head, _, description = line.partition(":")
-        name = head.strip()
-        mandatory = name.endswith("*")
-        name = name.removesuffix("*").strip()
-        if not name:
+        matched = PARAMETER_LINE.fullmatch(head.strip())
+        if matched is None:
             raise InvalidTemplate(f"A parameter line names no parameter: {line[:40]!r}.")
-        found.append(TemplateParameter(name, mandatory, description.strip()))
+        kind = matched["type"] or "text"
+        if kind not in PARAMETER_TYPES:
+            raise InvalidTemplate(f"A parameter's type is one of {', '.join(PARAMETER_TYPES)}.")
+        found.append(
+            TemplateParameter(matched["name"], bool(matched["star"]), description.strip(), kind)
+        )
     return tuple(found)
 
 
 def parameters_text(parameters: tuple[TemplateParameter, ...]) -> str:
     return "\n".join(
-        f"{p.name}{'*' if p.mandatory else ''}" + (f": {p.description}" if p.description else "")
+        p.name
+        + ("*" if p.mandatory else "")
+        + (f" ({p.type})" if p.type != "text" else "")
+        + (f": {p.description}" if p.description else "")
         for p in parameters
     )
 

@@ -280,6 +280,11 @@ _TEMPLATE_SCHEMAS: dict[str, Any] = {
                         "name": {"type": "string", "minLength": 1},
                         "mandatory": {"type": "boolean"},
                         "description": {"type": "string"},
+                        "type": {
+                            "enum": ["text", "number", "date"],
+                            "description": "What a request's value must be (default text): "
+                            "a number (12, 12.50) or an ISO date (2026-12-07).",
+                        },
                     },
                 },
             },

@@ -20,8 +20,8 @@ from application.use_cases.template_versions import (
     diff,
 )
 from domain.channel import Channel
-from domain.errors import InvalidRequest, OtpError, TemplateNotFound
-from domain.template import NotificationTemplate, TemplateParameter
+from domain.errors import InvalidRequest, InvalidTemplate, OtpError, TemplateNotFound
+from domain.template import PARAMETER_TYPES, NotificationTemplate, TemplateParameter
 from domain.template_versions import PublishedVersion, TemplateRecord, check_draft
 from entrypoints.http.status import status_for
 
@@ -37,7 +37,7 @@ def draft_json(templates: tuple[NotificationTemplate, ...]) -> dict[str, Any] | 
         "channel": first.channel.value,
         "forwardOnKafka": first.forward_on_kafka,
         "parameters": [
-            {"name": p.name, "mandatory": p.mandatory, "description": p.description}
+            {"name": p.name, "mandatory": p.mandatory, "description": p.description, "type": p.type}
             for p in first.parameters
         ],
         "languages": {
@@ -121,6 +121,7 @@ def parse_draft(name: str, body: Mapping[str, Any]) -> list[NotificationTemplate
                 name=_field(raw, "name", str),
                 mandatory=_field(raw, "mandatory", bool, False),
                 description=_field(raw, "description", str, ""),
+                type=_parameter_type(_field(raw, "type", str, "text")),
             )
         )
     languages = _field(body, "languages", dict)
@@ -141,6 +142,12 @@ def parse_draft(name: str, body: Mapping[str, Any]) -> list[NotificationTemplate
             )
         )
     return templates
+
+
+def _parameter_type(kind: str) -> str:
+    if kind not in PARAMETER_TYPES:
+        raise InvalidTemplate(f"A parameter's type is one of {', '.join(PARAMETER_TYPES)}.")
+    return kind
 
 
 def _revision(body: Mapping[str, Any]) -> int:

@@ -49,12 +49,16 @@ def test_the_form_token_belongs_to_its_session() -> None:
 
 
 def test_parameter_lines_round_trip() -> None:
-    parsed = parse_parameters("bank*: the bank's name\n\n  amount : how much \nplain")
+    lines = "bank*: the bank's name\n\n  amount* (number) : how much \nplain\nday (date)"
+    parsed = parse_parameters(lines)
     assert parsed == (
         TemplateParameter("bank", True, "the bank's name"),
-        TemplateParameter("amount", False, "how much"),
+        TemplateParameter("amount", True, "how much", "number"),
         TemplateParameter("plain", False, ""),
+        TemplateParameter("day", False, "", "date"),
     )
     assert parse_parameters(parameters_text(parsed)) == parsed
     with pytest.raises(InvalidTemplate, match="names no parameter"):
         parse_parameters("*: nothing")
+    with pytest.raises(InvalidTemplate, match="text, number, date"):
+        parse_parameters("amount (money)")

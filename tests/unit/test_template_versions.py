@@ -17,6 +17,7 @@ from adapters.repositories.sqlite_templates import SqliteRecords
 from adapters.templates.catalog import MemoryRecords, VersionedTemplates
 from adapters.templates.jinja_renderer import JinjaTemplateRenderer
 from adapters.templates.memory_store import InMemoryTemplateStore
+from adapters.templates.toml_format import build_template, dumps_meta, loads
 from application.events import LifecycleEvents, OtpEvent
 from application.use_cases.template_versions import (
     CheckDraft,
@@ -32,6 +33,7 @@ from domain.errors import (
     InvalidTemplate,
     TemplateConflict,
     TemplateNotFound,
+    TemplateParameterInvalid,
     TemplateParameterMissing,
 )
 from domain.policy import OtpPolicy
@@ -300,3 +302,48 @@ def test_a_generate_says_which_version_it_sent_and_the_events_too() -> None:
         ("login", "ro", 2)
     }
     harness.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "good", "bad"),
+    [
+        ("number", [12, 12.5, "12.50", "-3", "7,25"], ["twelve", True, "1e9", float("nan")]),
+        ("date", ["2026-12-07"], ["07.12.2026", "tomorrow", 20261207]),
+        ("text", ["anything", 12], []),
+    ],
+)
+def test_a_typed_parameter_takes_only_values_of_its_type(
+    kind: str, good: list[object], bad: list[object]
+) -> None:
+    template = attrs.evolve(EN, parameters=(TemplateParameter("name", True, "", kind),))
+    for value in good:
+        template.check_parameters({"name": value})
+    for value in bad:
+        with pytest.raises(TemplateParameterInvalid, match=f"'name' must be a {kind}"):
+            template.check_parameters({"name": value})
+
+
+def test_a_generate_with_a_value_not_of_its_type_is_refused_before_anything_is_sent() -> None:
+    harness = Harness()
+    amount = NotificationTemplate(
+        name="pay", channel=Channel.SMS, language="en", text="{{ otpValue }} pays {{ amount }}",
+        parameters=(TemplateParameter("amount", True, "", "number"),),
+    )  # fmt: skip
+    harness.templates.put(amount)
+    reply = harness.generate(templateName="pay", data={"amount": "a lot"})
+    assert (reply["otpSent"], reply["errorCode"]) == (False, "INVALID_REQUEST")
+    assert "'amount' must be a number" in reply["error"]
+    assert harness.sms.sent == []
+    assert harness.generate(templateName="pay", data={"amount": "12.50"})["otpSent"] is True
+    harness.close()
+
+
+def test_a_parameter_type_survives_every_stored_form(catalog: VersionedTemplates) -> None:
+    typed = attrs.evolve(EN, parameters=(TemplateParameter("name", True, "who", "date"),))
+    editor = Editor(catalog)
+    record = asyncio.run(editor.save.execute("login", [typed], 0, "ana"))
+    kept = asyncio.run(catalog.record("login"))
+    assert kept is not None and kept.draft[0].parameters == typed.parameters
+    assert record.draft == kept.draft
+    meta = loads(dumps_meta(typed))
+    assert build_template("login", "en", meta, {"text": typed.text}).parameters == typed.parameters
