@@ -64,6 +64,17 @@ HTML_PART_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "SAMEORIGIN",
 }
+# The living documentation `make docs` writes (scripts/living_docs.py): the features in the
+# product owner's words with their last results. It carries its own inline script and style,
+# so it is served sandboxed: an origin of its own, which cannot reach the console's session.
+FEATURES_PAGE = Path("var") / "reports" / "features.html"
+FEATURES_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "script-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; sandbox allow-scripts",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
 STATIC = {"console.js": "text/javascript", "console.css": "text/css"}
 SAMPLE = {"firstName": "Ana", "bank": "Banca"}
 
@@ -194,6 +205,7 @@ class Console:
             Route("/console/logout", self.logout, methods=["POST"]),
             Route("/console/static/{file}", self.static, methods=["GET"]),
             Route("/console/new", self.new_template, methods=["GET"]),
+            Route("/console/features", self._guarded(self._features), methods=["GET"]),
             Route("/console/templates/{name}", self._guarded(self._edit_page), methods=["GET"]),
             Route(
                 "/console/templates/{name}/draft", self._guarded(self._save_draft), methods=["POST"]
@@ -327,6 +339,16 @@ class Console:
         editor = self._editor(services)
         records = await editor.list.execute()
         return self._page("index.html", user=user, csrf=token, records=records)
+
+    async def _features(
+        self, request: Request, services: Services, user: str, token: str
+    ) -> Response:
+        """The living documentation of the features, when `make docs` has written it here."""
+        try:
+            page = FEATURES_PAGE.read_bytes()
+        except OSError:
+            return self._page("features.html", 404, user=user, path=str(FEATURES_PAGE))
+        return HTMLResponse(page, headers=FEATURES_HEADERS)
 
     async def new_template(self, request: Request) -> Response:
         name = request.query_params.get("name", "")

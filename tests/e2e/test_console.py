@@ -247,3 +247,22 @@ def test_a_mail_s_html_part_is_previewed_in_a_frame_where_no_script_runs(
         shown.wait_for_selector("body p")  # each language's HTML part has loaded
     _shot(page, "4-mail-preview")
     page.close()
+
+
+def test_the_features_page_is_the_living_documentation_served_sandboxed(
+    served: RunningService, browser: Browser
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{served.base_url}/console/login")
+    page.fill("#key", EDITOR)
+    _click(page, "#sign-in")
+    _click(page, "#features-link")
+    assert "make docs" in _text(page, "#message")
+    written = served.workdir / "var" / "reports" / "features.html"
+    written.parent.mkdir(parents=True, exist_ok=True)
+    written.write_text("<h1 id=t>Features</h1><script>document.title='ran'</script>")
+    response = page.goto(f"{served.base_url}/console/features")
+    assert response is not None and response.status == 200
+    assert "sandbox allow-scripts" in response.headers["content-security-policy"]
+    assert _text(page, "#t") == "Features"
+    page.close()

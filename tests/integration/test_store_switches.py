@@ -11,9 +11,9 @@ from pymongo import MongoClient
 from starlette.testclient import TestClient
 
 from adapters.mongo.otp_repository import MongoOtpRepository
-from adapters.mongo.template_store import MongoTemplateStore
 from adapters.repositories.memory import InMemoryOtpRepository
 from adapters.repositories.sqlite import SqliteOtpRepository
+from adapters.templates.catalog import VersionedTemplates
 from adapters.templates.file_store import BUNDLED_TEMPLATES, FileTemplateStore
 from entrypoints.http.app import create_app
 from entrypoints.runtime import running_container, running_services
@@ -65,7 +65,8 @@ def test_the_embedded_default_uses_sqlite_and_the_template_folder(tmp_path: Path
 @pytest.mark.mongo
 @pytest.mark.parametrize(
     ("template_store", "expected"),
-    [(None, FileTemplateStore), ("files", FileTemplateStore), ("mongo", MongoTemplateStore)],
+    # The store's templates keep versions (and serve MongoTemplateStore's documents before them).
+    [(None, FileTemplateStore), ("files", FileTemplateStore), ("mongo", VersionedTemplates)],
 )
 def test_codes_in_mongodb_with_templates_where_the_setting_says(
     template_store: str | None, expected: type, tmp_path: Path
