@@ -85,7 +85,7 @@ class OtpEvent:
     # Accepted, delivered, undelivered: the provider, and for undelivered its error.
     provider: str | None = None
     provider_error: str | None = None
-    # A generate's events: the template's language and published version it was sent with.
+    # The template's language and published version the code was sent with.
     template_language: str | None = None
     template_version: int | None = None
 

@@ -59,6 +59,9 @@ class OneTimePassword:
     # The template it was sent with, and the provider that took it with that provider's
     # message id (comma-separated parts): what a delivery receipt or a support desk names.
     template: str | None = None
+    # The template's language and published version (None from a folder): which text it was.
+    template_language: str | None = None
+    template_version: int | None = None
     provider: str | None = None
     provider_message_id: str | None = None
 

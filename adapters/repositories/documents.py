@@ -31,6 +31,8 @@ def otp_to_document(otp: OneTimePassword) -> dict[str, Any]:
         "usedBy": otp.used_by,
         "recipientRef": otp.recipient_ref,
         "template": otp.template,
+        "templateLanguage": otp.template_language,
+        "templateVersion": otp.template_version,
         "provider": otp.provider,
         "providerMessageId": otp.provider_message_id,
     }
@@ -66,6 +68,8 @@ def otp_from_document(doc: dict[str, Any], client_id: str, channel: Channel) -> 
         used_by=doc.get("usedBy"),
         recipient_ref=doc.get("recipientRef"),
         template=doc.get("template"),
+        template_language=doc.get("templateLanguage"),
+        template_version=doc.get("templateVersion"),
         provider=doc.get("provider"),
         provider_message_id=doc.get("providerMessageId"),
     )

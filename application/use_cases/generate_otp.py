@@ -124,7 +124,7 @@ class GenerateOtp:
         cost = self._delivery.prepare(notification, forward=template.forward_on_kafka)
         client = self._pseudonyms.of(request.client_id)
         otp, issuance, ledger = await self._begin(
-            request, code, notification, canonical_context(context)
+            request, code, notification, canonical_context(context), template.version
         )
         # What every answer from here on says of the code: its id and its template.
         made = functools.partial(
@@ -217,7 +217,12 @@ class GenerateOtp:
         )
 
     async def _begin(
-        self, request: OtpRequest, code: str, notification: Notification, context: str
+        self,
+        request: OtpRequest,
+        code: str,
+        notification: Notification,
+        context: str,
+        version: int | None,
     ) -> tuple[OneTimePassword, Issuance, OtpLedger]:
         """Records the code as pending (compare-and-set), or finds it already issued; returns
         the ledger as saved, so the delivery's outcome can be recorded without reading it
@@ -241,6 +246,8 @@ class GenerateOtp:
                 attempts_left=self._policy.max_attempts,
                 recipient_ref=sent_to,
                 template=notification.template_name,
+                template_language=notification.language,
+                template_version=version,
             )
             issuance = ledger.begin(otp, self._policy, now)
             if issuance is not Issuance.SEND:

@@ -153,5 +153,12 @@ class ValidateOtp:
             outcome = judged(verdict, lock[1] if lock else None)
             if ledger.current is None:
                 return outcome
-            return attrs.evolve(outcome, otp_id=ledger.current.id, template=ledger.current.template)
+            current = ledger.current
+            return attrs.evolve(
+                outcome,
+                otp_id=current.id,
+                template=current.template,
+                template_language=current.template_language,
+                template_version=current.template_version,
+            )
         raise DependencyUnavailable("Too many simultaneous attempts for this client; try again.")

@@ -96,15 +96,16 @@ _LIFECYCLE_EVENT = {
                 },
                 "templateLanguage": {
                     "type": ["string", "null"],
-                    "description": "A generate's events: the language of the template the "
-                    "code was sent in; null for a validation's.",
+                    "description": "The language of the template the code was sent in (a "
+                    "validation's events name the code's); null where unknown.",
                 },
                 "templateVersion": {
                     "type": ["integer", "null"],
                     "minimum": 1,
-                    "description": "A generate's events: the published version of the "
-                    "template the code was sent with; null when templates come from a folder "
-                    "(TEMPLATE_STORE=files), which has no versions.",
+                    "description": "The published version of the template the code was "
+                    "sent with (a validation's events name the code's); null when templates "
+                    "come from a folder (TEMPLATE_STORE=files), which has no versions, or for a "
+                    "code issued before versions were recorded.",
                 },
                 "processInstanceId": {"type": ["integer", "string", "null"]},
                 "errorCode": {

@@ -301,7 +301,25 @@ def test_a_generate_says_which_version_it_sent_and_the_events_too() -> None:
     assert {(e.template, e.template_language, e.template_version) for e in published.events} == {
         ("login", "ro", 2)
     }
+    # The code's validation names the version it was sent with, even after a later publish.
+    harness.run(_published_again(Editor(catalog), "C {{ otpValue }}"))
+    code = harness.last_code()
+    check = {"clientId": "c1", "channel": "SMS", "otp": code}
+    judged = harness.run(dispatch.validate(harness.validate_use_case, check, 8, events=events))
+    assert judged.reply["otpValid"] is True
+    validated = published.events[-1]
+    assert (validated.type.value, validated.template_version) == ("validated", 2)
+    assert validated.template_language == "ro"
     harness.close()
+
+
+async def _published_again(editor: Editor, text: str) -> None:
+    record = await editor.catalog.record("login")
+    assert record is not None
+    record = await editor.save.execute(
+        "login", [attrs.evolve(EN, text=text), RO], record.revision, "ana"
+    )
+    await editor.publish.execute("login", "later", record.revision, "ana")
 
 
 @pytest.mark.parametrize(
